@@ -1,0 +1,164 @@
+"""Command-line interface: parse options, call the pipeline, report problems without tracebacks."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import click
+
+from . import __version__
+from .errors import Problem, ReportgenError
+
+MAX_PROBLEMS_SHOWN = 200
+
+SPECS_HELP = "Folder of indicator spec YAML files (default: the packaged catalogue)."
+DATA_HELP = "Fingertips CSV export (default: the embedded synthetic demonstration data)."
+LAYOUTS_HELP = "Folder of templates, CSS and fonts that override the packaged layouts."
+
+
+def _print_problems(problems: tuple[Problem, ...] | list[Problem], stream=None) -> None:
+    stream = stream or sys.stderr
+    for problem in list(problems)[:MAX_PROBLEMS_SHOWN]:
+        click.echo(str(problem), file=stream)
+    if len(problems) > MAX_PROBLEMS_SHOWN:
+        click.echo(f"... and {len(problems) - MAX_PROBLEMS_SHOWN} more problem(s); fix these first.", file=stream)
+
+
+def reports_errors(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn :class:`ReportgenError` into a clear message on stderr and exit status 1."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except ReportgenError as exc:
+            click.echo(f"Error: {exc.message}", err=True)
+            _print_problems(exc.problems)
+            sys.exit(1)
+
+    return wrapper
+
+
+def _parse_date(ctx: click.Context, param: click.Parameter, value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date; use YYYY-MM-DD, e.g. 2024-03-31") from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="reportgen")
+def cli() -> None:
+    """Build printable, accessible Health assets profiles for England's upper-tier local authorities."""
+
+
+@cli.command()
+@click.option("--specs", type=click.Path(path_type=Path), help=SPECS_HELP)
+@click.option("--data", type=click.Path(path_type=Path), help="Also check this data file against the specs.")
+@click.option("--strict", is_flag=True, help="Treat warnings (e.g. unknown area codes) as failures.")
+@reports_errors
+def check(specs: Path | None, data: Path | None, strict: bool) -> None:
+    """Validate the indicator specs and, with --data, a data file against them.
+
+    Every problem is listed as FILE:LINE[:COL]: KEY: MESSAGE. Exit status 0 when clean, 1 otherwise.
+
+    \b
+    Example:
+      reportgen check --specs indicator_specs --data fingertips-export.csv
+    """
+    from .pipeline import check_inputs
+
+    report = check_inputs(specs, data)
+    _print_problems(report.problems, sys.stdout)
+    errors = [p for p in report.problems if p.severity == "error"]
+    warnings = [p for p in report.problems if p.severity == "warning"]
+    click.echo(f"Checked {report.n_specs} spec(s)" + (f" and {report.n_rows} data row(s)" if data else "") +
+               f": {len(errors)} error(s), {len(warnings)} warning(s).")
+    if errors or (strict and warnings):
+        sys.exit(1)
+
+
+@cli.command()
+@click.option("--region", help="Only authorities in this region (code such as E12000001, or name).")
+@click.option("--search", help="Only authorities whose name or code contains this text.")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv"]), default="table", show_default=True)
+@reports_errors
+def areas(region: str | None, search: str | None, fmt: str) -> None:
+    """List England's upper-tier local authorities (April 2023 boundaries) and their regions.
+
+    \b
+    Example:
+      reportgen areas --region "North East" --format csv
+    """
+    from .pipeline import list_areas
+
+    rows = list_areas(region, search)
+    if fmt == "csv":
+        import csv
+
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(["area_code", "area_name", "region_code", "region_name"])
+        writer.writerows([a.code, a.name, a.region_code, a.region_name] for a in rows)
+        return
+    width = max((len(a.name) for a in rows), default=10)
+    click.echo(f"{'Code':<10} {'Name':<{width}} Region")
+    for a in rows:
+        click.echo(f"{a.code:<10} {a.name:<{width}} {a.region_name}")
+    click.echo(f"{len(rows)} authorit{'y' if len(rows) == 1 else 'ies'}.")
+
+
+@cli.command("demo-data")
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="CSV file to write.")
+@click.option("--specs", type=click.Path(path_type=Path), help=SPECS_HELP)
+@click.option("--seed", type=int, default=None, help="Random seed (default: the fixed demo seed).")
+@reports_errors
+def demo_data(out: Path, specs: Path | None, seed: int | None) -> None:
+    """Write the synthetic demonstration dataset in Fingertips CSV format.
+
+    Covers all 153 authorities, the 9 regions and England, every spec with a demo block, five
+    periods. The same seed always gives the same bytes. The values are not real.
+    """
+    from .pipeline import write_demo
+
+    path = write_demo(out, specs, seed)
+    click.echo(str(path))
+
+
+@cli.command()
+@click.option("--area", required=True, help="Area code (E06000001) or unambiguous name (Hartlepool).")
+@click.option("--data", type=click.Path(path_type=Path), help=DATA_HELP)
+@click.option("--specs", type=click.Path(path_type=Path), help=SPECS_HELP)
+@click.option("--layouts", type=click.Path(path_type=Path), help=LAYOUTS_HELP)
+@click.option("--out", type=click.Path(path_type=Path), default=Path("output"), show_default=True, help="Output folder.")
+@click.option("--edition", help="Edition label (default: the year the latest data period ends).")
+@click.option("--data-date", callback=_parse_date, help="'Data as at' date, YYYY-MM-DD (default: end of the latest period).")
+@click.option("--author", default=None, help="Author recorded in the PDF metadata.")
+@reports_errors
+def build(area: str, data: Path | None, specs: Path | None, layouts: Path | None, out: Path,
+          edition: str | None, data_date: date | None, author: str | None) -> None:
+    """Build the Health assets profile PDF of one authority and print its path.
+
+    \b
+    Example:
+      reportgen build --area Hartlepool --data fingertips-export.csv
+    """
+    from .pipeline import BuildOptions, build_profile
+
+    options = BuildOptions(specs_dir=specs, layouts_dir=layouts, out_dir=out, edition=edition,
+                           data_date=data_date, author=author)
+    result = build_profile(area, data, options)
+    for warning in result.warnings:
+        click.echo(str(warning), err=True)
+    click.echo(str(result.path))
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="reportgen")

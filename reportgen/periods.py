@@ -1,0 +1,71 @@
+"""Fingertips time-period labels: parsing into years, spans and end dates."""
+
+from __future__ import annotations
+
+import calendar
+import re
+from dataclasses import dataclass
+from datetime import date
+
+_MONTHS = {m.lower(): i for i, m in enumerate(calendar.month_abbr) if m}
+
+
+@dataclass(frozen=True)
+class Period:
+    """A parsed period label such as ``2019/20`` or ``2017 - 19``."""
+
+    label: str
+    start_year: int
+    end: date
+    years: int
+
+    @property
+    def sort_key(self) -> tuple[int, int, str]:
+        """Chronological order: by start year, then end date, then label."""
+        return (self.start_year, self.end.toordinal(), self.label)
+
+
+def _full_year(two_or_four: str, century_from: int) -> int:
+    if len(two_or_four) == 4:
+        return int(two_or_four)
+    year = century_from // 100 * 100 + int(two_or_four)
+    return year if year >= century_from else year + 100
+
+
+def parse_period(label: str) -> Period | None:
+    """Parse a Fingertips period label; ``None`` if it has no recognisable year."""
+    text = " ".join(label.split())
+    months = re.fullmatch(r"([A-Za-z]{3})\w* (\d{4}) - ([A-Za-z]{3})\w* (\d{4})", text)
+    if months and months[1].lower() in _MONTHS and months[3].lower() in _MONTHS:
+        start, end_year, end_month = int(months[2]), int(months[4]), _MONTHS[months[3].lower()]
+        end = date(end_year, end_month, calendar.monthrange(end_year, end_month)[1])
+        return Period(label, start, end, max(1, end_year - start + (1 if end_month >= _MONTHS[months[1].lower()] else 0)))
+    fin_range = re.fullmatch(r"(\d{4})/(\d{2}) - (\d{2,4})/(\d{2})", text)
+    if fin_range:
+        start = int(fin_range[1])
+        end_year = _full_year(fin_range[4], start)
+        return Period(label, start, date(end_year, 3, 31), end_year - start)
+    financial = re.fullmatch(r"(\d{4})/(\d{2})", text)
+    if financial:
+        start = int(financial[1])
+        return Period(label, start, date(_full_year(financial[2], start), 3, 31), 1)
+    cal_range = re.fullmatch(r"(\d{4}) ?- ?(\d{2,4})", text)
+    if cal_range:
+        start = int(cal_range[1])
+        end_year = _full_year(cal_range[2], start)
+        return Period(label, start, date(end_year, 12, 31), end_year - start + 1)
+    single = re.fullmatch(r"(\d{4})", text)
+    if single:
+        year = int(single[1])
+        return Period(label, year, date(year, 12, 31), 1)
+    anything = re.search(r"(\d{4})", text)
+    if anything:
+        year = int(anything[1])
+        return Period(label, year, date(year, 12, 31), 1)
+    return None
+
+
+def period_sort_key(label: str) -> tuple[int, int, str]:
+    """Sort key for a label; unparseable labels sort first, alphabetically."""
+    parsed = parse_period(label)
+    return parsed.sort_key if parsed else (0, 0, label)

@@ -1,0 +1,163 @@
+"""Orchestration: specs and data in, checked tables and PDF profiles out. Data flows one way."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from . import __version__
+from .assets import default_layouts_dir, default_specs_dir
+from .compose import latest_values, profile_context
+from .data import (
+    AREA_CODE,
+    AREA_NAME,
+    INDICATOR_ID,
+    PARENT_CODE,
+    PERIOD,
+    IndicatorData,
+    check_against_specs,
+    load_indicator_data,
+    parse_indicator_csv,
+)
+from .demo import DEFAULT_SEED, demo_csv_text, generate_demo_frame, write_demo_data
+from .errors import Problem, SpecError
+from .geography import Area, area_kind, load_geography
+from .output import write_atomic
+from .periods import parse_period
+from .render import html_to_pdf, layout_search_path, make_environment, render_html
+from .specs import IndicatorSpec, load_specs
+
+EMBEDDED_DEMO_LABEL = "<embedded demonstration data>"
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    """What ``reportgen check`` found."""
+
+    n_specs: int
+    n_rows: int
+    problems: tuple[Problem, ...]
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    """Options of a profile build; ``None`` means the packaged default."""
+
+    specs_dir: Path | None = None
+    layouts_dir: Path | None = None
+    out_dir: Path = Path("output")
+    edition: str | None = None
+    data_date: date | None = None
+    author: str | None = None
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    """A written profile and the warnings raised while building it."""
+
+    path: Path
+    area: Area
+    warnings: tuple[Problem, ...] = field(default=())
+
+
+def read_specs(specs_dir: Path | None) -> list[IndicatorSpec]:
+    """Load the packaged catalogue or the given folder."""
+    return load_specs(specs_dir or default_specs_dir())
+
+
+def read_data(data_path: Path | None, specs: list[IndicatorSpec]) -> IndicatorData:
+    """Load a data file, or generate the embedded demonstration data when none is given."""
+    geography = load_geography()
+    if data_path is None:
+        text = demo_csv_text(generate_demo_frame(specs, geography, DEFAULT_SEED))
+        return parse_indicator_csv(io.StringIO(text), EMBEDDED_DEMO_LABEL, geography)
+    return load_indicator_data(data_path, geography)
+
+
+def check_inputs(specs_dir: Path | None, data_path: Path | None) -> CheckReport:
+    """Validate specs (raising on spec errors) and optionally a data file against them."""
+    specs = read_specs(specs_dir)
+    if data_path is None:
+        return CheckReport(len(specs), 0, ())
+    data = load_indicator_data(data_path, load_geography())
+    problems = list(data.warnings) + check_against_specs(data, specs)
+    return CheckReport(len(specs), len(data.frame), tuple(problems))
+
+
+def list_areas(region: str | None, search: str | None) -> list[Area]:
+    """Current authorities, optionally filtered by region and by text in the name or code."""
+    geography = load_geography()
+    rows = geography.in_region(region) if region else list(geography.authorities)
+    if search:
+        needle = search.casefold()
+        rows = [a for a in rows if needle in a.name.casefold() or needle in a.code.casefold()]
+    return sorted(rows, key=lambda a: (a.region_code, a.name))
+
+
+def write_demo(out: Path, specs_dir: Path | None, seed: int | None) -> Path:
+    """Write the demonstration dataset for the catalogue's specs."""
+    specs = read_specs(specs_dir)
+    if not any(s.demo for s in specs):
+        raise SpecError("None of the specs has a 'demo' block, so there is no demonstration data to generate.")
+    return write_demo_data(out, specs, load_geography(), DEFAULT_SEED if seed is None else seed)
+
+
+def slugify(text: str) -> str:
+    """File-name slug: lower-case words joined by hyphens."""
+    return re.sub(r"[^a-z0-9]+", "-", text.casefold()).strip("-") or "area"
+
+
+def sha256_file(path: Path) -> str:
+    """Hex SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def resolve_area(area_text: str, data: IndicatorData) -> Area:
+    """Resolve ``--area`` against the geography plus any authorities known only from the data."""
+    geography = load_geography()
+    frame = data.frame
+    local = frame[frame[AREA_CODE].map(lambda c: area_kind(c) in ("UTLA", "Other"))]
+    pairs = local[[AREA_CODE, AREA_NAME, PARENT_CODE]].drop_duplicates(AREA_CODE)
+    extra = [
+        Area(code, name, parent if parent.startswith("E12") else "", geography.regions.get(parent, ""), True)
+        for code, name, parent in pairs.itertuples(index=False)
+        if geography.lookup(code) is None
+    ]
+    return geography.resolve(area_text, extra)
+
+
+def edition_and_date(data: IndicatorData, specs: list[IndicatorSpec], options: BuildOptions) -> tuple[str, date]:
+    """Edition label and 'data as at' date: from the options, else from the latest period in the data."""
+    keys = {s.data_key for s in specs}
+    periods = [parse_period(p) for p in set(data.frame.loc[data.frame[INDICATOR_ID].isin(keys), PERIOD])]
+    ends = [p.end for p in periods if p is not None]
+    latest = max(ends) if ends else date(2000, 1, 1)
+    data_date = options.data_date or latest
+    return options.edition or str(latest.year), data_date
+
+
+def build_profile(area_text: str, data_path: Path | None, options: BuildOptions) -> BuildResult:
+    """Build one authority's profile: data -> statistics -> HTML -> PDF, written atomically."""
+    specs = read_specs(options.specs_dir)
+    data = read_data(data_path, specs)
+    area = resolve_area(area_text, data)
+    edition, data_date = edition_and_date(data, specs, options)
+    table = latest_values(data, specs, area.code)
+    search_path = layout_search_path(options.layouts_dir, default_layouts_dir())
+    env = make_environment(search_path)
+    context = profile_context(area, specs, table, edition=edition, data_date=data_date,
+                              author=options.author, synthetic=data.synthetic, version=__version__)
+    html = render_html(env, "profile.html.j2", context)
+    pdf, log = html_to_pdf(html, search_path, created=data_date)
+    path = options.out_dir / edition / f"{area.code}-{slugify(area.name)}.pdf"
+    write_atomic(path, pdf)
+    warnings = [Problem("", "layouts", f"refused to fetch {url}", "warning") for url in log.blocked]
+    return BuildResult(path, area, tuple(data.warnings) + tuple(warnings))

@@ -1,0 +1,315 @@
+"""Indicator specs: one YAML file per indicator, validated with every problem located by line."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .errors import Problem, SpecError
+
+DOMAINS: tuple[str, ...] = (
+    "Economy",
+    "Education and skills",
+    "Health",
+    "Place",
+    "Support",
+    "Well-being",
+)
+VALUE_TYPES = (
+    "proportion", "crude_rate", "dsr", "isr", "mean", "score", "count", "ratio", "life_expectancy",
+)
+POLARITIES = ("high_is_good", "low_is_good", "no_judgement", "not_applicable")
+COMPARISONS = ("ci95", "ci998", "ci95_998", "quintiles", "none")
+PERIOD_KINDS = ("calendar", "financial", "academic", "calendar_3yr", "financial_3yr")
+
+ValueType = Literal[
+    "proportion", "crude_rate", "dsr", "isr", "mean", "score", "count", "ratio", "life_expectancy"
+]
+Polarity = Literal["high_is_good", "low_is_good", "no_judgement", "not_applicable"]
+Comparison = Literal["ci95", "ci998", "ci95_998", "quintiles", "none"]
+Domain = Literal["Economy", "Education and skills", "Health", "Place", "Support", "Well-being"]
+PeriodKind = Literal["calendar", "financial", "academic", "calendar_3yr", "financial_3yr"]
+
+ID_PATTERN = r"^[a-z0-9][a-z0-9_]*$"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class DemoModel(_Strict):
+    """Parameters of the synthetic demonstration data for one indicator."""
+
+    england: float = Field(description="England value in the latest period, on the display scale")
+    spread: float = Field(ge=0, description="standard deviation between authorities")
+    trend: float = Field(default=0.0, description="change in England value per period")
+    base: Literal["survey", "population", "cohort", "service_users", "earnings"] = "survey"
+    size: float = Field(gt=0, description="sample size, or share of the population counted")
+    deprivation: float = Field(default=0.0, ge=-1, le=1, description="loading on area deprivation")
+    periods: PeriodKind = "financial"
+    sd: float | None = Field(default=None, gt=0, description="individual-level SD for means")
+
+
+class SpecModel(_Strict):
+    """Schema of an indicator spec file; see the README for every key."""
+
+    id: str = Field(pattern=ID_PATTERN)
+    fingertips_id: int | None = Field(default=None, gt=0)
+    name: str = Field(min_length=1)
+    short_name: str = Field(min_length=1, max_length=60)
+    domain: Domain
+    definition: str = Field(min_length=1)
+    rationale: str = Field(min_length=1)
+    source: str = Field(min_length=1)
+    unit: str
+    decimals: int = Field(ge=0, le=4)
+    value_type: ValueType
+    multiplier: float = Field(gt=0)
+    polarity: Polarity
+    comparison: Comparison
+    sex: str = Field(min_length=1)
+    age: str = Field(min_length=1)
+    order: int = Field(default=100, ge=0)
+    caveats: str = ""
+    licence: str = "Open Government Licence v3.0"
+    source_url: str = ""
+    demo: DemoModel | None = None
+
+    @field_validator("unit")
+    @classmethod
+    def _unit_text(cls, value: str) -> str:
+        if len(value) > 30:
+            raise ValueError("must be at most 30 characters (e.g. '%', 'per 100,000', 'years')")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> SpecModel:
+        if self.value_type == "proportion" and self.multiplier not in (1, 100, 1000):
+            raise ValueError("multiplier: a proportion needs multiplier 1, 100 (percentage) or 1000")
+        return self
+
+
+@dataclass(frozen=True)
+class DemoParams:
+    """Synthetic-data parameters (see :class:`DemoModel`)."""
+
+    england: float
+    spread: float
+    trend: float
+    base: str
+    size: float
+    deprivation: float
+    periods: str
+    sd: float | None
+
+
+@dataclass(frozen=True)
+class IndicatorSpec:
+    """A validated indicator spec; everything downstream uses this, never raw YAML."""
+
+    id: str
+    fingertips_id: int | None
+    name: str
+    short_name: str
+    domain: str
+    definition: str
+    rationale: str
+    source: str
+    unit: str
+    decimals: int
+    value_type: str
+    multiplier: float
+    polarity: str
+    comparison: str
+    sex: str
+    age: str
+    order: int
+    caveats: str
+    licence: str
+    source_url: str
+    demo: DemoParams | None
+    path: str
+
+    @property
+    def data_key(self) -> str:
+        """The ``Indicator ID`` this spec selects: its Fingertips id, or its own id for local data."""
+        return str(self.fingertips_id) if self.fingertips_id is not None else self.id
+
+    @property
+    def series(self) -> tuple[str, str, str]:
+        """(indicator id, sex, age): the one data series this spec selects."""
+        return (self.data_key, self.sex, self.age)
+
+
+ALLOWED_KEYS = tuple(SpecModel.model_fields)
+
+_CHOICES = {
+    "domain": DOMAINS,
+    "value_type": VALUE_TYPES,
+    "polarity": POLARITIES,
+    "comparison": COMPARISONS,
+    "demo.periods": PERIOD_KINDS,
+}
+
+
+def load_specs(directory: Path | str) -> list[IndicatorSpec]:
+    """Load and validate every ``*.yaml`` spec in ``directory``.
+
+    Every problem in every file is collected first; if there are any, one :class:`SpecError`
+    carrying all of them is raised. Specs are returned in domain order, then ``order``, then id.
+    """
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise SpecError(f"Spec directory {directory} does not exist. Pass --specs DIR with a folder of *.yaml files.")
+    paths = sorted(directory.glob("*.yaml"))
+    if not paths:
+        raise SpecError(f"No indicator specs (*.yaml) found in {directory}.")
+    specs: list[IndicatorSpec] = []
+    problems: list[Problem] = []
+    for path in paths:
+        spec, found = _load_one(path)
+        problems.extend(found)
+        if spec is not None:
+            specs.append(spec)
+    problems.extend(_cross_file_problems(specs))
+    if problems:
+        raise SpecError(f"{len(problems)} problem(s) in the indicator specs in {directory}:", problems)
+    return sorted(specs, key=lambda s: (DOMAINS.index(s.domain), s.order, s.id))
+
+
+def _load_one(path: Path) -> tuple[IndicatorSpec | None, list[Problem]]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        return None, [Problem(f"{path}:1:1", "", f"not UTF-8 text ({exc.reason}); save the file as UTF-8")]
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else f"{path}:1:1"
+        return None, [Problem(where, "", f"YAML syntax error: {exc.problem or exc.context}")]
+    if not isinstance(root, yaml.MappingNode) or not isinstance(data, dict):
+        return None, [Problem(f"{path}:1:1", "", "a spec must be a YAML mapping of keys to values")]
+    problems = _duplicate_key_problems(path, root)
+    try:
+        model = SpecModel.model_validate(data)
+    except ValidationError as exc:
+        problems.extend(_translate(path, root, err) for err in exc.errors())
+        return None, problems
+    if model.id != path.stem:
+        problems.append(
+            Problem(_where(path, root, ("id",)), "id", f"'{model.id}' does not match the file name '{path.stem}.yaml'; rename one of them")
+        )
+    return (None if problems else _freeze(model, path)), problems
+
+
+def _freeze(model: SpecModel, path: Path) -> IndicatorSpec:
+    fields = model.model_dump(exclude={"demo"})
+    demo = DemoParams(**model.demo.model_dump()) if model.demo else None
+    return IndicatorSpec(**fields, demo=demo, path=str(path))
+
+
+def _cross_file_problems(specs: list[IndicatorSpec]) -> list[Problem]:
+    problems: list[Problem] = []
+    seen_ids: dict[str, IndicatorSpec] = {}
+    seen_series: dict[tuple[str, str, str], IndicatorSpec] = {}
+    for spec in specs:
+        if spec.id in seen_ids:
+            problems.append(Problem(f"{spec.path}:1:1", "id", f"duplicate id '{spec.id}', also used by {seen_ids[spec.id].path}"))
+        seen_ids.setdefault(spec.id, spec)
+        if spec.series in seen_series:
+            other = seen_series[spec.series]
+            problems.append(
+                Problem(
+                    f"{spec.path}:1:1", "fingertips_id",
+                    f"selects the same data series (indicator {spec.data_key}, {spec.sex}, {spec.age}) as {other.path}; "
+                    "change sex or age, or remove one spec",
+                )
+            )
+        seen_series.setdefault(spec.series, spec)
+    return problems
+
+
+def _duplicate_key_problems(path: Path, node: yaml.MappingNode, prefix: str = "") -> list[Problem]:
+    problems: list[Problem] = []
+    seen: set[str] = set()
+    for key_node, value_node in node.value:
+        key = f"{prefix}{key_node.value}"
+        if key in seen:
+            mark = key_node.start_mark
+            problems.append(Problem(f"{path}:{mark.line + 1}:{mark.column + 1}", key, "key appears more than once; keep one"))
+        seen.add(key)
+        if isinstance(value_node, yaml.MappingNode):
+            problems.extend(_duplicate_key_problems(path, value_node, key + "."))
+    return problems
+
+
+def _find_node(root: yaml.Node, loc: Iterable[Any], want_key: bool) -> yaml.Node:
+    """Walk the composed YAML to the node at ``loc`` (the key node if ``want_key``)."""
+    node = root
+    loc = list(loc)
+    for i, part in enumerate(loc):
+        if not isinstance(node, yaml.MappingNode):
+            break
+        match = [(k, v) for k, v in node.value if k.value == str(part)]
+        if not match:
+            break
+        key_node, value_node = match[-1]
+        node = key_node if (want_key and i == len(loc) - 1) else value_node
+    return node
+
+
+def _where(path: Path, root: yaml.Node, loc: Iterable[Any], want_key: bool = False) -> str:
+    mark = _find_node(root, loc, want_key).start_mark
+    return f"{path}:{mark.line + 1}:{mark.column + 1}"
+
+
+def _translate(path: Path, root: yaml.Node, err: Any) -> Problem:
+    loc = [str(p) for p in err["loc"]]
+    key = ".".join(loc)
+    kind = err["type"]
+    given = err.get("input")
+    if kind == "missing":
+        return Problem(_where(path, root, loc[:-1]), key, f"required key is missing; add '{loc[-1]}: ...'")
+    if kind == "extra_forbidden":
+        allowed = ", ".join(ALLOWED_KEYS if len(loc) == 1 else DemoModel.model_fields)
+        return Problem(_where(path, root, loc, want_key=True), key, f"unknown key; allowed keys are: {allowed}")
+    where = _where(path, root, loc)
+    if kind == "literal_error":
+        choices = _CHOICES.get(key) or err.get("ctx", {}).get("expected", "")
+        listed = ", ".join(choices) if isinstance(choices, tuple) else str(choices)
+        return Problem(where, key, f"{given!r} is not allowed; use one of: {listed}")
+    if kind == "value_error" and not loc:
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        sub, _, text = msg.partition(": ")
+        return Problem(_where(path, root, [sub]), sub, text)
+    return Problem(where, key, _message_for(kind, err, given))
+
+
+def _message_for(kind: str, err: Any, given: Any) -> str:
+    ctx = err.get("ctx", {})
+    shown = f" (got {given!r})" if given is not None and not isinstance(given, dict | list) else ""
+    messages = {
+        "int_type": "must be a whole number",
+        "float_type": "must be a number",
+        "string_type": "must be text (quote it if it looks like a number or date)",
+        "bool_type": "must be true or false",
+        "model_type": "must be a mapping of keys to values",
+        "dict_type": "must be a mapping of keys to values",
+        "string_pattern_mismatch": "must be a slug: lower-case letters, digits and underscores, starting with a letter or digit",
+        "string_too_short": "must not be empty",
+        "string_too_long": f"must be at most {ctx.get('max_length')} characters",
+        "greater_than": f"must be greater than {ctx.get('gt'):g}" if "gt" in ctx else "is too small",
+        "greater_than_equal": f"must be at least {ctx.get('ge')}",
+        "less_than_equal": f"must be at most {ctx.get('le')}",
+    }
+    if kind in messages:
+        return messages[kind] + shown
+    return str(err["msg"]).removeprefix("Value error, ") + shown

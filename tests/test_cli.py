@@ -1,0 +1,79 @@
+"""CLI behaviour: exit codes, messages on stderr, no partial output on failure."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from reportgen.cli import cli
+
+
+def test_every_command_has_help_and_is_in_the_readme(runner):
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    for name, command in cli.commands.items():
+        assert command.help, name
+        assert f"reportgen {name}" in readme, name
+        assert runner.invoke(cli, [name, "--help"]).exit_code == 0
+
+
+def test_check_clean_catalogue(runner):
+    result = runner.invoke(cli, ["check"])
+    assert result.exit_code == 0
+    assert result.stdout.strip().endswith("0 error(s), 0 warning(s).")
+
+
+def test_check_reports_spec_problems(runner, write_spec):
+    folder = write_spec(polarity="up")
+    result = runner.invoke(cli, ["check", "--specs", str(folder)])
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[0] == f"Error: 1 problem(s) in the indicator specs in {folder}:"
+    assert "sample_indicator.yaml:13:11: polarity: 'up' is not allowed" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_check_data_against_specs(runner, demo_csv, write_spec):
+    result = runner.invoke(cli, ["check", "--data", str(demo_csv)])
+    assert result.exit_code == 0, result.output
+    folder = write_spec(fingertips_id=12345)
+    result = runner.invoke(cli, ["check", "--specs", str(folder), "--data", str(demo_csv)])
+    assert result.exit_code == 1
+    assert "sample_indicator: indicator missing from the data: no rows have Indicator ID 12345" in result.stdout
+
+
+def test_build_unknown_area(runner, demo_csv, tmp_path):
+    result = runner.invoke(cli, ["build", "--area", "Hartlepol", "--data", str(demo_csv), "--out", str(tmp_path)])
+    assert result.exit_code == 1
+    assert result.stderr == "Error: Unknown area 'Hartlepol'. Closest matches: Hartlepool (E06000001).\n"
+    assert not any(tmp_path.iterdir())
+
+
+def test_build_bad_data_writes_nothing(runner, tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("Indicator ID,Area Code,Sex,Age,Time period,Value\n92313,E06000001,Persons,16-64 yrs,2023,high\n")
+    out = tmp_path / "out"
+    result = runner.invoke(cli, ["build", "--area", "E06000001", "--data", str(bad), "--out", str(out)])
+    assert result.exit_code == 1
+    assert f"{bad}:2: Value: 'high' is not a number" in result.stderr
+    assert not out.exists()
+
+
+def test_bad_option_values_exit_2(runner):
+    result = runner.invoke(cli, ["build", "--area", "Hartlepool", "--data-date", "31/03/2024"])
+    assert result.exit_code == 2 and "use YYYY-MM-DD" in result.stderr
+    assert runner.invoke(cli, ["areas", "--format", "xml"]).exit_code == 2
+
+
+def test_demo_data_command(runner, tmp_path):
+    out = tmp_path / "nested" / "demo.csv"
+    result = runner.invoke(cli, ["demo-data", "--out", str(out)])
+    assert result.exit_code == 0 and result.stdout.strip() == str(out)
+    assert out.read_text().startswith("Indicator ID,Indicator Name,Parent Code")
+    assert not [p for p in out.parent.iterdir() if p.name.startswith(".")]
+
+
+def test_build_end_to_end(runner, demo_csv, tmp_path):
+    result = runner.invoke(cli, ["build", "--area", "hartlepool", "--data", str(demo_csv), "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    path = Path(result.stdout.strip())
+    assert path == tmp_path / "2024" / "E06000001-hartlepool.pdf"
+    payload = path.read_bytes()
+    assert payload.startswith(b"%PDF-") and b"Health assets profile: Hartlepool" in payload
