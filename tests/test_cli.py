@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pikepdf
+
 from reportgen.cli import cli
 
 
@@ -75,5 +77,5 @@ def test_build_end_to_end(runner, demo_csv, tmp_path):
     assert result.exit_code == 0, result.output
     path = Path(result.stdout.strip())
     assert path == tmp_path / "2024" / "E06000001-hartlepool.pdf"
-    payload = path.read_bytes()
-    assert payload.startswith(b"%PDF-") and b"Health assets profile: Hartlepool" in payload
+    with pikepdf.open(path) as pdf:
+        assert str(pdf.docinfo["/Title"]) == "Health assets profile: Hartlepool"
