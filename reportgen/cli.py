@@ -159,6 +159,50 @@ def build(area: str, data: Path | None, specs: Path | None, layouts: Path | None
     click.echo(str(result.path))
 
 
+def _parse_codes(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    if value.strip().lower() == "none":
+        return ()
+    return tuple(code.strip().upper() for code in value.split(",") if code.strip())
+
+
+@cli.command()
+@click.option("--data", type=click.Path(path_type=Path), help=DATA_HELP)
+@click.option("--specs", type=click.Path(path_type=Path), help=SPECS_HELP)
+@click.option("--area", help="Only this area's rows (code or unambiguous name).")
+@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx", "json"]), default="csv", show_default=True)
+@click.option("--out", type=click.Path(path_type=Path), help="File to write (default: standard output; required for xlsx).")
+@click.option("--comparator", type=click.Path(path_type=Path), help="YAML file with a comparator group: name and areas.")
+@click.option("--spine-exclude", callback=_parse_codes,
+              help="Comma-separated area codes left out of the spine ranges (default: E06000053,E09000001; 'none' for none).")
+@reports_errors
+def benchmark(data: Path | None, specs: Path | None, area: str | None, fmt: str, out: Path | None,
+              comparator: Path | None, spine_exclude: tuple[str, ...] | None) -> None:
+    """Write the benchmark table: one row per indicator, area and period.
+
+    Values, 95% and 99.8% confidence limits (from the data or computed by PHE's methods),
+    comparisons with England and the region by Fingertips' rules, recent trends, ranks and spine
+    statistics, for authorities, regions and England.
+
+    \b
+    Example:
+      reportgen benchmark --data export.csv --area Hartlepool --format xlsx --out hartlepool.xlsx
+    """
+    from .output import write_atomic
+    from .pipeline import benchmark_bytes, benchmark_rows
+
+    if fmt == "xlsx" and out is None:
+        raise click.UsageError("--format xlsx needs --out FILE.")
+    table = benchmark_rows(area, data, specs, comparator, spine_exclude)
+    payload = benchmark_bytes(table, fmt)
+    if out is None:
+        click.echo(payload.decode("utf-8"), nl=False)
+    else:
+        write_atomic(out, payload)
+        click.echo(str(out))
+
+
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="reportgen")

@@ -319,6 +319,12 @@ def select_series(frame: pd.DataFrame, data_key: str, sex: str, age: str) -> pd.
     return rows[mask]
 
 
+def series_index(frame: pd.DataFrame) -> dict[tuple[str, str], pd.DataFrame]:
+    """Headline rows grouped once by (``Indicator ID``, sex), for fast selection of many series."""
+    rows = headline_rows(frame)
+    return {key: group for key, group in rows.groupby([INDICATOR_ID, SEX], sort=False)}
+
+
 def is_england(codes: pd.Series) -> pd.Series:
     """True for the England row."""
     return codes == ENGLAND_CODE
@@ -332,9 +338,10 @@ def area_kinds(codes: Iterable[str]) -> list[str]:
 def check_against_specs(data: IndicatorData, specs: Sequence) -> list[Problem]:
     """Problems that need the specs: missing series, impossible counts for the value type."""
     problems: list[Problem] = []
-    frame = data.frame
+    index = series_index(data.frame)
     for spec in specs:
-        rows = select_series(frame, spec.data_key, spec.sex, spec.age)
+        same = index.get((spec.data_key, spec.sex))
+        rows = same[same[AGE] == spec.age] if same is not None else data.frame.iloc[:0]
         if rows.empty:
             problems.append(_missing_series(data, spec))
             continue

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+
+import pandas as pd
+import yaml
 
 from . import __version__
 from .assets import default_layouts_dir, default_specs_dir
@@ -24,12 +28,14 @@ from .data import (
     parse_indicator_csv,
 )
 from .demo import DEFAULT_SEED, demo_csv_text, generate_demo_frame, write_demo_data
-from .errors import Problem, SpecError
+from .errors import DataError, Problem, SpecError
 from .geography import Area, area_kind, load_geography
 from .output import write_atomic
 from .periods import parse_period
 from .render import html_to_pdf, layout_search_path, make_environment, render_html
 from .specs import IndicatorSpec, load_specs
+from .stats.benchmark import BenchmarkOptions, ComparatorGroup, benchmark_table
+from .stats.distribution import DEFAULT_SPINE_EXCLUSIONS
 
 EMBEDDED_DEMO_LABEL = "<embedded demonstration data>"
 
@@ -161,3 +167,67 @@ def build_profile(area_text: str, data_path: Path | None, options: BuildOptions)
     write_atomic(path, pdf)
     warnings = [Problem("", "layouts", f"refused to fetch {url}", "warning") for url in log.blocked]
     return BuildResult(path, area, tuple(data.warnings) + tuple(warnings))
+
+
+def load_comparator(path: Path) -> ComparatorGroup:
+    """Read a comparator group YAML file: ``name`` and a list of ``areas`` (ONS codes)."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DataError(f"Comparator file {path} does not exist.") from None
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path}: not a readable YAML file ({exc}).") from None
+    if not isinstance(raw, dict) or set(raw) != {"name", "areas"}:
+        raise DataError(f"{path}: a comparator group needs exactly two keys, 'name' (text) and 'areas' (a list of area codes).")
+    name, areas = raw["name"], raw["areas"]
+    if not isinstance(name, str) or not name.strip():
+        raise DataError(f"{path}: name: must be non-empty text.")
+    if not isinstance(areas, list) or not areas or not all(isinstance(a, str) for a in areas):
+        raise DataError(f"{path}: areas: must be a non-empty list of area codes such as E06000001.")
+    return ComparatorGroup(name.strip(), tuple(a.strip().upper() for a in areas))
+
+
+def compute_benchmark(data: IndicatorData, specs: list[IndicatorSpec], comparator: ComparatorGroup | None = None,
+                      spine_exclusions: tuple[str, ...] | None = None) -> pd.DataFrame:
+    """The benchmark table for every spec, area and period of a loaded data file."""
+    options = BenchmarkOptions(
+        spine_exclusions=DEFAULT_SPINE_EXCLUSIONS if spine_exclusions is None else spine_exclusions,
+        comparator=comparator,
+    )
+    return benchmark_table(data, specs, load_geography(), options)
+
+
+def benchmark_rows(area_text: str | None, data_path: Path | None, specs_dir: Path | None,
+                   comparator_path: Path | None = None, spine_exclusions: tuple[str, ...] | None = None) -> pd.DataFrame:
+    """The benchmark table of a data file, optionally only one area's rows."""
+    specs = read_specs(specs_dir)
+    data = read_data(data_path, specs)
+    comparator = load_comparator(comparator_path) if comparator_path else None
+    table = compute_benchmark(data, specs, comparator, spine_exclusions)
+    if area_text:
+        area = resolve_area(area_text, data)
+        table = table[table["area_code"] == area.code].reset_index(drop=True)
+    return table
+
+
+def _json_value(value):
+    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+        return None
+    if hasattr(value, "item"):
+        return value.item()
+    return value
+
+
+def benchmark_bytes(table: pd.DataFrame, fmt: str) -> bytes:
+    """Serialise the benchmark table as CSV, JSON (records) or XLSX."""
+    if fmt == "csv":
+        return table.to_csv(index=False, lineterminator="\n").encode("utf-8")
+    if fmt == "json":
+        records = [{k: _json_value(v) for k, v in row.items()} for row in table.to_dict(orient="records")]
+        return (json.dumps(records, indent=1, ensure_ascii=False) + "\n").encode("utf-8")
+    if fmt == "xlsx":
+        buffer = io.BytesIO()
+        with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+            table.to_excel(writer, index=False, sheet_name="benchmark")
+        return buffer.getvalue()
+    raise ValueError(f"unknown format {fmt!r}")

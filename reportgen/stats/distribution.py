@@ -1,0 +1,41 @@
+"""Spine-chart statistics and ranks over all authorities of one type (methods.md 10)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+#: Small authorities left out of the spine ranges by default, as Fingertips does.
+DEFAULT_SPINE_EXCLUSIONS = ("E06000053", "E09000001")  # Isles of Scilly, City of London
+SPINE_COVERAGE = 0.75
+
+SPINE_COLUMNS = ("spine_min", "spine_p25", "spine_median", "spine_p75", "spine_max", "spine_n", "spine_shown", "spine_note")
+
+
+def _type7(group: pd.Series, q: float) -> float:
+    return float(group.quantile(q, interpolation="linear"))
+
+
+def spine_statistics(frame: pd.DataFrame, keys: list[str], exclusions: tuple[str, ...]) -> pd.DataFrame:
+    """Min, quartiles, median and max per group of authorities, with Fingertips' display rules.
+
+    ``frame`` holds authority rows only, with ``area_code`` and ``value`` columns. A spine can
+    be shown when more than 3 values exist for at least 75% of the authorities that are not
+    excluded. Values are rounded to 5 dp as Fingertips does.
+    """
+    eligible = frame[~frame["area_code"].isin(exclusions)]
+    grouped = eligible.groupby(keys, sort=False)["value"]
+    stats = pd.DataFrame({
+        "spine_min": grouped.min(),
+        "spine_p25": grouped.quantile(0.25),
+        "spine_median": grouped.quantile(0.5),
+        "spine_p75": grouped.quantile(0.75),
+        "spine_max": grouped.max(),
+        "spine_n": grouped.count(),
+        "_areas": grouped.size(),
+    }).round({c: 5 for c in ("spine_min", "spine_p25", "spine_median", "spine_p75", "spine_max")})
+    coverage = stats["spine_n"] / stats["_areas"].where(stats["_areas"] > 0)
+    enough = (stats["spine_n"] > 3) & (coverage >= SPINE_COVERAGE)
+    stats["spine_shown"] = enough
+    stats["spine_note"] = np.where(enough, "", "Insufficient number of values for a spine chart")
+    return stats.drop(columns="_areas").reset_index()

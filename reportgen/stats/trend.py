@@ -1,0 +1,65 @@
+"""Fingertips' recent trend: weighted regression over the five most recent points (methods.md 10a)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+CHI2_THRESHOLD = 9.54953570608324  # 99.8% point of chi-squared with 1 degree of freedom
+N_POINTS = 5
+CANNOT = "Cannot be calculated"
+NO_CHANGE = "No significant change"
+TREND_VALUE_TYPES = ("proportion", "crude_rate")
+
+_LABELS = {
+    "high_is_good": ("Increasing and getting better", "Decreasing and getting worse"),
+    "low_is_good": ("Increasing and getting worse", "Decreasing and getting better"),
+}
+
+
+def _slopes(values: np.ndarray, weights: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted least-squares slope and its chi-squared statistic, per row (NaN weight = left out)."""
+    w = np.where(np.isnan(weights), 0.0, weights)
+    v = np.nan_to_num(values)
+    s1, s2, s3 = w.sum(1), (w * v * t).sum(1), (w * t).sum(1)
+    s4, s5 = (w * v).sum(1), (w * t * t).sum(1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        denominator = s1 * s5 - s3**2
+        slope = (s1 * s2 - s3 * s4) / denominator
+        chi2 = slope**2 / (s1 / denominator)
+    return slope, chi2
+
+
+def recent_trend_markers(value, lower95, upper95, count, denominator) -> np.ndarray:
+    """Marker per row of (rows, 5) arrays ordered oldest to newest.
+
+    Returns +1 (increasing), -1 (decreasing), 0 (no significant change) or NaN (cannot be
+    calculated: a missing point or limit, zero-width interval, or count equal to denominator).
+    """
+    value, lower95, upper95, count, denominator = (np.asarray(a, float) for a in (value, lower95, upper95, count, denominator))
+    se = (upper95 - lower95) / 3.92
+    invalid = np.isnan(value) | np.isnan(se) | np.isnan(count) | np.isnan(denominator) | ~(se > 0)
+    invalid |= count == denominator
+    cannot = invalid.any(axis=1)
+    weights = 1.0 / se**2
+    t = np.arange(1, N_POINTS + 1, dtype=float)[None, :]
+    slope, chi2 = _slopes(value, weights, t)
+    signs = [np.sign(slope)]
+    for left_out in range(N_POINTS):
+        w = weights.copy()
+        w[:, left_out] = np.nan
+        signs.append(np.sign(_slopes(value, w, t)[0]))
+    stable = np.all(np.array(signs) == signs[0], axis=0) & (signs[0] != 0)
+    significant = (chi2 > CHI2_THRESHOLD) & stable
+    marker = np.where(significant, np.sign(slope), 0.0)
+    return np.where(cannot, np.nan, marker)
+
+
+def trend_labels(markers, polarity: str) -> np.ndarray:
+    """Fingertips' Recent Trend wording for markers from :func:`recent_trend_markers`."""
+    markers = np.asarray(markers, float)
+    up, down = _LABELS.get(polarity, ("Increasing", "Decreasing"))
+    labels = np.full(markers.shape, CANNOT, dtype=object)
+    labels[markers == 0] = NO_CHANGE
+    labels[markers == 1] = up
+    labels[markers == -1] = down
+    return labels
