@@ -79,3 +79,35 @@ def test_build_end_to_end(runner, demo_csv, tmp_path):
     assert path == tmp_path / "2024" / "E06000001-hartlepool.pdf"
     with pikepdf.open(path) as pdf:
         assert str(pdf.docinfo["/Title"]) == "Health assets profile: Hartlepool"
+
+
+def test_benchmark_formats(runner, demo_csv, tmp_path):
+    import csv
+    import io
+    import json
+
+    result = runner.invoke(cli, ["benchmark", "--data", str(demo_csv), "--area", "Hartlepool"])
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert len(rows) == 27 * 5 and {r["area_code"] for r in rows} == {"E06000001"}
+    result = runner.invoke(cli, ["benchmark", "--data", str(demo_csv), "--area", "E06000001", "--format", "json"])
+    records = json.loads(result.stdout)
+    assert len(records) == 135 and records[0]["fingertips_id"] == 92313 and "recent_trend" in records[0]
+    out = tmp_path / "table.xlsx"
+    result = runner.invoke(cli, ["benchmark", "--data", str(demo_csv), "--format", "xlsx", "--out", str(out)])
+    assert result.exit_code == 0 and out.read_bytes()[:2] == b"PK"
+    result = runner.invoke(cli, ["benchmark", "--data", str(demo_csv), "--format", "xlsx"])
+    assert result.exit_code == 2 and "--format xlsx needs --out FILE." in result.stderr
+
+
+def test_benchmark_with_comparator(runner, demo_csv, tmp_path):
+    group = tmp_path / "group.yaml"
+    group.write_text("name: Neighbours\nareas: [E06000002, E06000003, E06000004, E06000005, E06000009]\n")
+    result = runner.invoke(cli, ["benchmark", "--data", str(demo_csv), "--area", "E06000001", "--comparator", str(group)])
+    assert result.exit_code == 0, result.output
+    assert "comparator_name,comparator_value,compared_to_comparator" in result.stdout.splitlines()[0]
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("areas: E06000002\n")
+    result = runner.invoke(cli, ["benchmark", "--data", str(demo_csv), "--comparator", str(bad)])
+    assert result.exit_code == 1
+    assert "needs exactly two keys, 'name' (text) and 'areas'" in result.stderr
