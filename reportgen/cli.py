@@ -140,9 +140,12 @@ def demo_data(out: Path, specs: Path | None, seed: int | None) -> None:
 @click.option("--edition", help="Edition label (default: the year the latest data period ends).")
 @click.option("--data-date", callback=_parse_date, help="'Data as at' date, YYYY-MM-DD (default: end of the latest period).")
 @click.option("--author", default=None, help="Author recorded in the PDF metadata.")
+@click.option("--palette", help="Colour palette from the layouts' theme.yaml: fingertips (default) or colourblind.")
+@click.option("--comparator", type=click.Path(path_type=Path), help="YAML file with a comparator group (name and areas).")
 @reports_errors
 def build(area: str, data: Path | None, specs: Path | None, layouts: Path | None, out: Path,
-          edition: str | None, data_date: date | None, author: str | None) -> None:
+          edition: str | None, data_date: date | None, author: str | None, palette: str | None,
+          comparator: Path | None) -> None:
     """Build the Health assets profile PDF of one authority and print its path.
 
     \b
@@ -152,7 +155,7 @@ def build(area: str, data: Path | None, specs: Path | None, layouts: Path | None
     from .pipeline import BuildOptions, build_profile
 
     options = BuildOptions(specs_dir=specs, layouts_dir=layouts, out_dir=out, edition=edition,
-                           data_date=data_date, author=author)
+                           data_date=data_date, author=author, palette=palette, comparator_path=comparator)
     result = build_profile(area, data, options)
     for warning in result.warnings:
         click.echo(str(warning), err=True)
@@ -201,6 +204,29 @@ def benchmark(data: Path | None, specs: Path | None, area: str | None, fmt: str,
     else:
         write_atomic(out, payload)
         click.echo(str(out))
+
+
+@cli.command("check-pdf")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@reports_errors
+def check_pdf_command(files: tuple[Path, ...]) -> None:
+    """Check built profiles for accessibility essentials (PDF/UA tagging, language, title, alt text, fonts).
+
+    Prints one PASS or FAIL line per check; exit status 1 if any check fails.
+
+    \b
+    Example:
+      reportgen check-pdf output/2024/E06000001-hartlepool.pdf
+    """
+    from .pdfcheck import check_pdf, format_report
+
+    failed = False
+    for path in files:
+        checks = check_pdf(path)
+        click.echo(f"{path}:")
+        click.echo(format_report(checks))
+        failed = failed or not all(c.passed for c in checks)
+    sys.exit(1 if failed else 0)
 
 
 def main() -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
+import hashlib
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -116,6 +118,7 @@ class IndicatorData:
     frame: pd.DataFrame
     warnings: tuple[Problem, ...] = field(default=())
     synthetic: bool = False
+    sha256: str = ""
 
 
 def load_indicator_data(path: Path | str, geography: Geography | None = None) -> IndicatorData:
@@ -130,11 +133,12 @@ def load_indicator_data(path: Path | str, geography: Geography | None = None) ->
         raise DataError(f"Data file {path} does not exist. Pass --data FILE (a Fingertips CSV export).")
     try:
         with path.open(encoding="utf-8-sig", newline="") as handle:
-            return parse_indicator_csv(handle, str(path), geography)
+            data = parse_indicator_csv(handle, str(path), geography)
     except UnicodeDecodeError as exc:
         raise DataError(
             f"{path}: not UTF-8 text (byte {exc.start}: {exc.reason}). Save the file as 'CSV UTF-8' and try again."
         ) from None
+    return dataclasses.replace(data, sha256=hashlib.sha256(path.read_bytes()).hexdigest())
 
 
 def parse_indicator_csv(handle: TextIO, label: str, geography: Geography | None = None) -> IndicatorData:

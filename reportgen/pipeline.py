@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import json
@@ -15,7 +16,8 @@ import yaml
 
 from . import __version__
 from .assets import default_layouts_dir, default_specs_dir
-from .compose import latest_values, profile_context
+from .charts import draw_charts
+from .compose import ProfileInputs, plan_profile, profile_context
 from .data import (
     AREA_CODE,
     AREA_NAME,
@@ -32,12 +34,14 @@ from .errors import DataError, Problem, SpecError
 from .geography import Area, area_kind, load_geography
 from .output import write_atomic
 from .periods import parse_period
-from .render import html_to_pdf, layout_search_path, make_environment, render_html
+from .render import PdfAttachment, html_to_pdf, layout_search_path, make_environment, render_html
 from .specs import IndicatorSpec, load_specs
+from .theme import load_theme
 from .stats.benchmark import BenchmarkOptions, ComparatorGroup, benchmark_table
 from .stats.distribution import DEFAULT_SPINE_EXCLUSIONS
 
 EMBEDDED_DEMO_LABEL = "<embedded demonstration data>"
+DEFAULT_AUTHOR = "reportgen"
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,8 @@ class BuildOptions:
     edition: str | None = None
     data_date: date | None = None
     author: str | None = None
+    palette: str | None = None
+    comparator_path: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -80,7 +86,8 @@ def read_data(data_path: Path | None, specs: list[IndicatorSpec]) -> IndicatorDa
     geography = load_geography()
     if data_path is None:
         text = demo_csv_text(generate_demo_frame(specs, geography, DEFAULT_SEED))
-        return parse_indicator_csv(io.StringIO(text), EMBEDDED_DEMO_LABEL, geography)
+        data = parse_indicator_csv(io.StringIO(text), EMBEDDED_DEMO_LABEL, geography)
+        return dataclasses.replace(data, sha256=hashlib.sha256(text.encode("utf-8")).hexdigest())
     return load_indicator_data(data_path, geography)
 
 
@@ -151,22 +158,78 @@ def edition_and_date(data: IndicatorData, specs: list[IndicatorSpec], options: B
 
 
 def build_profile(area_text: str, data_path: Path | None, options: BuildOptions) -> BuildResult:
-    """Build one authority's profile: data -> statistics -> HTML -> PDF, written atomically."""
+    """Build one authority's profile: data -> statistics -> charts -> HTML -> PDF, written atomically."""
     specs = read_specs(options.specs_dir)
     data = read_data(data_path, specs)
     area = resolve_area(area_text, data)
+    comparator = load_comparator(options.comparator_path) if options.comparator_path else None
+    table = compute_benchmark(data, specs, comparator)
+    return render_profile(area, specs, data, table, options)
+
+
+def render_profile(area: Area, specs: list[IndicatorSpec], data: IndicatorData, table: pd.DataFrame,
+                   options: BuildOptions) -> BuildResult:
+    """Render one area's profile from a computed benchmark table and write the PDF."""
     edition, data_date = edition_and_date(data, specs, options)
-    table = latest_values(data, specs, area.code)
     search_path = layout_search_path(options.layouts_dir, default_layouts_dir())
-    env = make_environment(search_path)
-    context = profile_context(area, specs, table, edition=edition, data_date=data_date,
-                              author=options.author, synthetic=data.synthetic, version=__version__)
-    html = render_html(env, "profile.html.j2", context)
-    pdf, log = html_to_pdf(html, search_path, created=data_date)
+    theme = load_theme(search_path, options.palette)
+    provenance = provenance_record(area, data, specs, search_path, edition, data_date)
+    inputs = ProfileInputs(
+        area=area, specs=tuple(specs), table=table, theme=theme, edition=edition, data_date=data_date,
+        author=options.author or DEFAULT_AUTHOR, synthetic=data.synthetic, version=__version__,
+        data_label=Path(data.path).name if data.path != EMBEDDED_DEMO_LABEL else data.path, provenance=provenance,
+    )
+    plan = plan_profile(inputs)
+    images = draw_charts(plan.spines, plan.bars, plan.trends, theme)
+    html = render_html(make_environment(search_path), "profile.html.j2", profile_context(plan, images))
+    area_rows = table[table["area_code"] == area.code]
+    attachments = [
+        PdfAttachment(f"{area.code}-benchmark.csv", benchmark_bytes(area_rows, "csv"),
+                      f"Benchmark table rows for {area.name}: every number in this profile"),
+        PdfAttachment("provenance.json", (json.dumps(provenance, indent=1, sort_keys=True) + "\n").encode("utf-8"),
+                      "Generator version and SHA-256 hashes of the data, specs and layouts", "Source"),
+    ]
+    identifier = hashlib.sha256(f"{area.code}|{edition}|{data.sha256}".encode()).hexdigest()[:32].encode("ascii")
+    pdf, log = html_to_pdf(html, search_path, created=data_date, attachments=attachments, identifier=identifier)
     path = options.out_dir / edition / f"{area.code}-{slugify(area.name)}.pdf"
     write_atomic(path, pdf)
     warnings = [Problem("", "layouts", f"refused to fetch {url}", "warning") for url in log.blocked]
     return BuildResult(path, area, tuple(data.warnings) + tuple(warnings))
+
+
+def _hash_files(files: list[tuple[str, Path]]) -> str:
+    digest = hashlib.sha256()
+    for name, path in sorted(files):
+        digest.update(name.encode("utf-8") + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def _layout_files(search_path: list[Path]) -> list[tuple[str, Path]]:
+    """The effective layout files: for each relative path, the first folder that has it."""
+    chosen: dict[str, Path] = {}
+    for directory in search_path:
+        for path in sorted(directory.rglob("*")):
+            relative = path.relative_to(directory).as_posix()
+            if path.is_file() and "__pycache__" not in relative and not relative.endswith(".py"):
+                chosen.setdefault(relative, path)
+    return list(chosen.items())
+
+
+def provenance_record(area: Area, data: IndicatorData, specs: list[IndicatorSpec], search_path: list[Path],
+                      edition: str, data_date: date) -> dict[str, str]:
+    """What a profile was made from: generator version and hashes of data, specs and layouts."""
+    import matplotlib
+    import weasyprint
+
+    return {
+        "generator": f"reportgen {__version__}", "weasyprint": weasyprint.__version__,
+        "matplotlib": matplotlib.__version__, "area_code": area.code, "area_name": area.name,
+        "edition": edition, "data_date": data_date.isoformat(),
+        "data_file": Path(data.path).name if data.path != EMBEDDED_DEMO_LABEL else data.path,
+        "data_sha256": data.sha256, "synthetic_data": "yes" if data.synthetic else "no",
+        "specs_sha256": _hash_files([(Path(s.path).name, Path(s.path)) for s in specs]),
+        "layouts_sha256": _hash_files(_layout_files(search_path)),
+    }
 
 
 def load_comparator(path: Path) -> ComparatorGroup:

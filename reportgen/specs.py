@@ -79,6 +79,7 @@ class SpecModel(_Strict):
     caveats: str = ""
     licence: str = "Open Government Licence v3.0"
     source_url: str = ""
+    provides_population: bool = False
     demo: DemoModel | None = None
 
     @field_validator("unit")
@@ -133,6 +134,7 @@ class IndicatorSpec:
     caveats: str
     licence: str
     source_url: str
+    provides_population: bool
     demo: DemoParams | None
     path: str
 

@@ -18,7 +18,7 @@ def spec(id_="ind", fingertips_id=1, value_type="proportion", polarity="high_is_
         id=id_, fingertips_id=fingertips_id, name=id_, short_name=id_, domain="Health", definition="d",
         rationale="r", source="s", unit="%", decimals=1, value_type=value_type, multiplier=multiplier,
         polarity=polarity, comparison=comparison, sex=sex, age=age, order=1, caveats="", licence="",
-        source_url="", demo=None, path="test",
+        source_url="", provides_population=False, demo=None, path="test",
     )
 
 

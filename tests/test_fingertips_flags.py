@@ -26,7 +26,7 @@ def make_spec(id_, fingertips_id, value_type, polarity, sex, age, multiplier=100
         id=id_, fingertips_id=fingertips_id, name=id_, short_name=id_, domain="Health", definition="d",
         rationale="r", source="s", unit="per 100,000", decimals=1, value_type=value_type, multiplier=multiplier,
         polarity=polarity, comparison="ci95", sex=sex, age=age, order=1, caveats="", licence="", source_url="",
-        demo=None, path="test",
+        provides_population=False, demo=None, path="test",
     )
 
 

@@ -39,3 +39,25 @@ def spine_statistics(frame: pd.DataFrame, keys: list[str], exclusions: tuple[str
     stats["spine_shown"] = enough
     stats["spine_note"] = np.where(enough, "", "Insufficient number of values for a spine chart")
     return stats.drop(columns="_areas").reset_index()
+
+
+def spine_positions(minimum: float, p25: float, p75: float, maximum: float, england: float,
+                    values: dict[str, float | None], low_is_good: bool) -> dict[str, object]:
+    """Spine geometry on a 0..1 scale with England at 0.5 (methods.md 10.1 and 10.2).
+
+    The scale is symmetric around England: ``d = max(E - min, max - E)``. Low-is-good
+    indicators are mirrored so that the worst value is on the left. Returns the outer range,
+    the inner (25th to 75th percentile) band and the position of each named value (``None``
+    stays ``None``).
+    """
+    half = max(england - minimum, maximum - england)
+
+    def scale(v: float | None) -> float | None:
+        if v is None or v != v:
+            return None
+        r = 0.5 if half <= 0 else (v - (england - half)) / (2 * half)
+        return 1.0 - r if low_is_good else r
+
+    ends = sorted((scale(minimum), scale(maximum)))
+    band = sorted((scale(p25), scale(p75)))
+    return {"outer": tuple(ends), "inner": tuple(band), **{k: scale(v) for k, v in values.items()}}

@@ -1,0 +1,124 @@
+"""Frozen data passed between stages: chart requests and the theme they are drawn with."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Palette:
+    """Colours of one palette from the layouts' theme.yaml."""
+
+    name: str
+    title: str
+    comparison: dict[str, str]
+    quintiles_judged: tuple[str, ...]
+    quintiles_unjudged: tuple[str, ...]
+    spine_outer: str
+    spine_inner: str
+    england: str
+    region: str
+    bar: str
+    trend_england: str
+    accent: str
+
+
+@dataclass(frozen=True)
+class Theme:
+    """Fonts, palette and branding of a profile (from the layouts folder)."""
+
+    font_family: str
+    font_files: tuple[str, ...]
+    palette: Palette
+    organisation: str = ""
+    logo: str = ""
+    logo_alt: str = ""
+
+
+@dataclass(frozen=True)
+class Marker:
+    """How one comparison result is drawn: fill colour and a shape that reads in greyscale."""
+
+    label: str
+    colour: str
+    shape: str  # matplotlib marker: "^" better/higher, "v" worse/lower, "o" similar, "s" quintile
+
+
+@dataclass(frozen=True)
+class SpineChart:
+    """A spine: positions on 0..1 with England at 0.5 and the worst (or lowest) end on the left."""
+
+    key: str
+    outer: tuple[float, float]
+    inner: tuple[float, float]
+    area: float | None
+    region: float | None
+    marker: Marker
+    alt: str
+
+
+@dataclass(frozen=True)
+class Bar:
+    """One authority in a compare-areas chart."""
+
+    name: str
+    value: float
+    lower: float | None
+    upper: float | None
+    marker: Marker
+    highlight: bool = False
+
+
+@dataclass(frozen=True)
+class BarChart:
+    """Compare-areas chart: bars with confidence intervals and England's value as a line."""
+
+    key: str
+    bars: tuple[Bar, ...]
+    england: float | None
+    axis_label: str
+    alt: str
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    """One period of a trend chart."""
+
+    period: str
+    value: float | None
+    lower: float | None
+    upper: float | None
+    england: float | None
+    marker: Marker
+
+
+@dataclass(frozen=True)
+class TrendChart:
+    """The area against England over the periods."""
+
+    key: str
+    area_name: str
+    points: tuple[TrendPoint, ...]
+    axis_label: str
+    alt: str
+
+
+@dataclass(frozen=True)
+class LegendChart:
+    """A legend drawn with the same markers as the charts."""
+
+    key: str
+    markers: tuple[Marker, ...]
+    alt: str
+
+
+@dataclass(frozen=True)
+class ChartImage:
+    """A drawn chart: SVG text and its alternative text."""
+
+    key: str
+    svg: str
+    alt: str
+    width_mm: float
+    height_mm: float
+    extra: dict[str, str] = field(default_factory=dict)

@@ -1,0 +1,74 @@
+"""Plain-English sentences and alternative text, each generated from a computed comparison."""
+
+from __future__ import annotations
+
+from . import formatting as fmt
+
+TREND_WORDS = {
+    "Increasing and getting better": "has been increasing and getting better",
+    "Decreasing and getting better": "has been decreasing and getting better",
+    "Increasing and getting worse": "has been increasing and getting worse",
+    "Decreasing and getting worse": "has been decreasing and getting worse",
+    "Increasing": "has been increasing",
+    "Decreasing": "has been decreasing",
+}
+
+
+def is_strength(label: str) -> bool:
+    """Significantly better than the benchmark (either level), or in the best quintile."""
+    return label.startswith("Better") or label == "Best quintile"
+
+
+def is_to_develop(label: str) -> bool:
+    """Significantly worse than the benchmark, or in the worst quintile."""
+    return label.startswith("Worse") or label == "Worst quintile"
+
+
+def comparison_phrase(label: str, benchmark_name: str, benchmark_text: str) -> str:
+    """``significantly better than England (67.1%)``, ``in the best fifth of authorities`` ..."""
+    level = " (at the 99.8% level)" if label.endswith("99.8%") else ""
+    words = label.replace(" 99.8%", "").replace(" 95%", "").lower()
+    if words in ("better", "worse", "higher", "lower"):
+        return f"significantly {words} than {benchmark_name} ({benchmark_text}){level}"
+    if words == "similar":
+        return f"similar to {benchmark_name} ({benchmark_text})"
+    if words.endswith("quintile"):
+        return f"in the {words.replace(' quintile', '')} fifth of authorities ({benchmark_name} {benchmark_text})"
+    return f"not compared with {benchmark_name}"
+
+
+def key_message(name: str, value_text: str, period: str, label: str, england_text: str) -> str:
+    """One key message: ``Physically active adults: 70.2% in 2023/24, significantly better than England (67.1%).``"""
+    return f"{name}: {value_text} in {period}, {comparison_phrase(label, 'England', england_text)}."
+
+
+def trend_message(name: str, trend: str, first: tuple[str, str], last: tuple[str, str]) -> str:
+    """``Employment rate has been increasing and getting better, from 70.1% in 2019/20 to 73.7% in 2023/24.``"""
+    words = TREND_WORDS.get(trend, trend.lower())
+    return f"{name} {words}, from {first[0]} in {first[1]} to {last[0]} in {last[1]}."
+
+
+def spine_alt(name: str, area: str, value_text: str, label: str, england_text: str, low_text: str,
+              high_text: str, judged: bool, region: str, region_text: str) -> str:
+    """Alternative text of a spine chart."""
+    ends = f"worst {low_text}, best {high_text}" if judged else f"lowest {low_text}, highest {high_text}"
+    parts = [f"Spine chart, {name}: {area} {value_text}, {comparison_phrase(label, 'England', england_text)}",
+             f"range across authorities: {ends}"]
+    if region_text != fmt.DASH:
+        parts.append(f"{region} {region_text}")
+    return "; ".join(parts) + "."
+
+
+def bar_alt(name: str, period: str, count: int, region: str, area: str, value_text: str, ci_text: str,
+            england_text: str, highest: tuple[str, str], lowest: tuple[str, str]) -> str:
+    """Alternative text of a compare-areas chart."""
+    ci = f" (95% CI {ci_text})" if ci_text else ""
+    return (f"Bar chart: {name} in the {count} authorities of {region}, {period}; {area} {value_text}{ci}, "
+            f"England {england_text}; highest {highest[0]} {highest[1]}, lowest {lowest[0]} {lowest[1]}.")
+
+
+def trend_alt(name: str, area: str, first: tuple[str, str], last: tuple[str, str], england_first: str,
+              england_last: str, trend: str) -> str:
+    """Alternative text of a trend chart."""
+    return (f"Line chart: {name} in {area} and England, {first[1]} to {last[1]}; {area} from {first[0]} to "
+            f"{last[0]}, England from {england_first} to {england_last}; recent trend: {trend.lower()}.")
