@@ -109,7 +109,7 @@ def draw_bars(chart: BarChart, theme: Theme) -> ChartImage:
 
 
 def _finish_bar_axes(ax, chart: BarChart, rows: Iterable[int], palette) -> None:
-    labels = [_plain(b.name) for b in chart.bars]
+    labels = [_plain(b.name, 30) for b in chart.bars]
     ax.set_yticks(list(rows), labels)
     for tick, bar in zip(ax.get_yticklabels(), chart.bars, strict=True):
         if bar.highlight:
@@ -141,7 +141,7 @@ def draw_trend(chart: TrendChart, theme: Theme) -> ChartImage:
                     marker="o", markersize=2.0, label="England", clip_on=False)
         area = [(x, p) for x, p in zip(xs, chart.points, strict=True) if p.value is not None]
         if area:
-            ax.plot([x for x, _ in area], [p.value for _, p in area], color=palette.accent, linewidth=1.1, label=_plain(chart.area_name))
+            ax.plot([x for x, _ in area], [p.value for _, p in area], color=palette.accent, linewidth=1.1, label=_plain(chart.area_name, 32))
             with_ci = [(x, p) for x, p in area if p.lower is not None and p.upper is not None]
             if with_ci:
                 ax.vlines([x for x, _ in with_ci], [p.lower for _, p in with_ci], [p.upper for _, p in with_ci], color=INK, linewidth=0.6)
@@ -167,9 +167,13 @@ def _finish_trend_axes(ax, chart: TrendChart, xs: list[int]) -> None:
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=2, frameon=False, fontsize=6.3, handlelength=2.2)
 
 
-def _plain(text: str) -> str:
-    """Text for matplotlib; with ``text.parse_math`` off, '$' in names is never read as mathematics."""
-    return str(text)
+def _plain(text: str, limit: int = 40) -> str:
+    """Text for matplotlib, shortened with an ellipsis (the full text is in the table beside the chart).
+
+    With ``text.parse_math`` off, '$' in names is never read as mathematics.
+    """
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def draw_charts(spines, bars, trends, theme: Theme) -> dict[str, ChartImage]:

@@ -325,8 +325,7 @@ def _indicator_context(f: IndicatorFacts, inputs: ProfileInputs, images: dict[st
         "spine": image(images, f"spine-{spec.id}"), "bars": image(images, f"bars-{spec.id}"),
         "trend_chart": image(images, f"trend-{spec.id}"), "bar_rows": _bar_rows(f, inputs),
         "trend_rows": _trend_rows(f), "value_type": VALUE_TYPE_NAMES[spec.value_type],
-        "ci_method": str(row["ci_method"]) if row is not None else "None available",
-        "ci_source": {"data": "supplied with the data", "computed": "computed by reportgen", "none": "not available"}[str(row["ci_source"])] if row is not None else "not available",
+        "ci_text": _ci_text(row),
         "comparison_method": COMPARISON_NAMES[spec.comparison], "polarity": POLARITY_NAMES[spec.polarity],
         "value_note": _clean_note(row["value_note"]) if row is not None else "",
     }
@@ -348,6 +347,16 @@ def _subline(row: pd.Series | None, spec: IndicatorSpec, area: Area, trend: str)
     return " ".join(parts)
 
 
+def _ci_text(row: pd.Series | None) -> str:
+    """How the confidence intervals of the latest value were obtained."""
+    source = "none" if row is None else str(row["ci_source"])
+    if source == "data":
+        return str(row["ci_method"])
+    if source == "computed":
+        return f"{row['ci_method']}, computed by reportgen"
+    return "not available"
+
+
 def _trend_arrow(trend: str, theme: Theme) -> dict[str, str]:
     direction = next((word for word in TREND_ARROWS if trend.startswith(word)), "")
     if not direction:
@@ -367,7 +376,7 @@ def _rank(row: pd.Series | None) -> str:
 
 
 def _clean_note(note) -> str:
-    text = "" if fmt.is_missing(note) or not isinstance(note, str) else note
+    text = note if isinstance(note, str) else ""
     if text.startswith(SYNTHETIC_PREFIX):
         text = text[len(SYNTHETIC_PREFIX):].lstrip("; ")
     return text[:1].upper() + text[1:]

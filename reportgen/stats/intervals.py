@@ -32,7 +32,7 @@ from .ci import (
 CI_METHOD = "ci_method"
 CI_SOURCE = "ci_source"
 SUPPLIED = "Supplied with the data"
-NO_CI = "None available"
+NO_CI = "Not available"
 
 #: European Standard Population 2013, 19 bands 0-4 ... 85-89, 90+.
 ESP2013 = np.array([5000, 5500, 5500, 5500, 6000, 6000, 6500, 7000, 7000, 7000, 7000, 6500, 6000, 5500, 5000, 4000, 2500, 1500, 1000], float)
