@@ -72,7 +72,7 @@ def draw_spine(chart: SpineChart, theme: Theme) -> ChartImage:
 
 
 def _bar_height_mm(n: int) -> float:
-    return 10.0 + 3.0 * n
+    return 11.5 + 3.0 * n
 
 
 def _scatter_markers(ax, xs, ys, markers: list[Marker], size: float) -> None:
@@ -83,18 +83,35 @@ def _scatter_markers(ax, xs, ys, markers: list[Marker], size: float) -> None:
                    edgecolors=INK, linewidths=0.6, zorder=3, clip_on=False)
 
 
+def _truncated_axis(chart: BarChart) -> bool:
+    """Dots on a truncated axis when every value is far from zero (bars from zero would hide the differences)."""
+    lows = [b.lower if b.lower is not None else b.value for b in chart.bars]
+    highs = [b.upper if b.upper is not None else b.value for b in chart.bars] + ([chart.england] if chart.england is not None else [])
+    return min(lows) > 0.5 * max(highs) > 0
+
+
 def draw_bars(chart: BarChart, theme: Theme) -> ChartImage:
-    """Compare-areas chart: horizontal bars with 95% confidence intervals and England's value."""
+    """Compare-areas chart: authorities with 95% confidence intervals and England's value.
+
+    Bars from zero, or dots on a truncated axis when all values are far from zero (for example
+    life expectancy); the area's bar (or row) is highlighted and its label is bold.
+    """
     n = len(chart.bars)
     width, height = BAR_WIDTH_MM, _bar_height_mm(n)
     palette = theme.palette
+    dots = _truncated_axis(chart)
     with mpl.rc_context(_style(theme)):
         fig = Figure(figsize=(width * MM, height * MM))
-        ax = fig.add_axes((0.34, 7.0 / height, 0.62, 1 - 10.5 / height))
+        ax = fig.add_axes((0.34, 8.6 / height, 0.62, 1 - 12.0 / height))
         ys = list(range(n))[::-1]
         bars = chart.bars
-        ax.barh(ys, [b.value for b in bars], height=0.64, linewidth=0, clip_on=False,
-                color=[palette.accent if b.highlight else palette.bar for b in bars])
+        if dots:
+            for y, bar in zip(ys, bars, strict=True):
+                if bar.highlight:
+                    ax.axhspan(y - 0.5, y + 0.5, color=palette.accent, alpha=0.18, linewidth=0)
+        else:
+            ax.barh(ys, [b.value for b in bars], height=0.64, linewidth=0, clip_on=False,
+                    color=[palette.accent if b.highlight else palette.bar for b in bars])
         with_ci = [(y, b) for y, b in zip(ys, bars, strict=True) if b.lower is not None and b.upper is not None]
         if with_ci:
             ax.hlines([y for y, _ in with_ci], [b.lower for _, b in with_ci], [b.upper for _, b in with_ci],
@@ -103,12 +120,12 @@ def draw_bars(chart: BarChart, theme: Theme) -> ChartImage:
             ax.vlines([x for x, _ in ends], [y - 0.18 for _, y in ends], [y + 0.18 for _, y in ends],
                       color=INK, linewidth=0.6, clip_on=False)
         _scatter_markers(ax, [b.value for b in bars], ys, [b.marker for b in bars], 3.6)
-        _finish_bar_axes(ax, chart, ys, palette)
+        _finish_bar_axes(ax, chart, ys, palette, dots)
         svg = _svg(fig)
     return ChartImage(chart.key, svg, chart.alt, width, height)
 
 
-def _finish_bar_axes(ax, chart: BarChart, rows: Iterable[int], palette) -> None:
+def _finish_bar_axes(ax, chart: BarChart, rows: Iterable[int], palette, dots: bool) -> None:
     labels = [_plain(b.name, 30) for b in chart.bars]
     ax.set_yticks(list(rows), labels)
     for tick, bar in zip(ax.get_yticklabels(), chart.bars, strict=True):
@@ -116,7 +133,15 @@ def _finish_bar_axes(ax, chart: BarChart, rows: Iterable[int], palette) -> None:
             tick.set_fontweight("bold")
     tops = [b.upper if b.upper is not None else b.value for b in chart.bars]
     top = max([*tops, chart.england or 0])
-    ax.set_xlim(0, top * 1.08 if top > 0 else 1)
+    if dots:
+        bottoms = [b.lower if b.lower is not None else b.value for b in chart.bars]
+        low = min([*bottoms, chart.england if chart.england is not None else top])
+        pad = (top - low) * 0.08 or abs(top) * 0.02 or 1
+        ax.set_xlim(low - pad, top + pad)
+        ax.grid(axis="x", color="#E3E3E3", linewidth=0.5)
+        ax.set_axisbelow(True)
+    else:
+        ax.set_xlim(0, top * 1.08 if top > 0 else 1)
     ax.set_ylim(-0.7, len(chart.bars) - 0.3)
     if chart.england is not None:
         ax.axvline(chart.england, color=palette.england, linewidth=1.1, clip_on=False)

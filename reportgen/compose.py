@@ -31,15 +31,15 @@ VALUE_TYPE_NAMES = {
     "ratio": "Ratio", "life_expectancy": "Life expectancy",
 }
 COMPARISON_NAMES = {
-    "ci95": "95% confidence interval of the area against the benchmark value",
-    "ci998": "99.8% confidence interval of the area against the benchmark value",
-    "ci95_998": "95% and 99.8% confidence intervals of the area against the benchmark value (two levels)",
-    "quintiles": "Quintiles of all authorities (no confidence intervals)",
-    "none": "Not compared",
+    "ci95": "the area's 95% confidence interval against the benchmark's value",
+    "ci998": "the area's 99.8% confidence interval against the benchmark's value",
+    "ci95_998": "the area's 95% and 99.8% confidence intervals against the benchmark's value (two levels)",
+    "quintiles": "quintiles of all authorities",
+    "none": "not compared",
 }
 POLARITY_NAMES = {
-    "high_is_good": "A higher value is better", "low_is_good": "A lower value is better",
-    "no_judgement": "No judgement: compared as higher or lower", "not_applicable": "Not compared",
+    "high_is_good": "a higher value is better", "low_is_good": "a lower value is better",
+    "no_judgement": "no judgement (compared as higher or lower)", "not_applicable": "not compared",
 }
 SYNTHETIC_PREFIX = "Synthetic demonstration data"
 SHORT_LABELS = {
@@ -197,7 +197,7 @@ def _bar_chart(f: IndicatorFacts, inputs: ProfileInputs) -> BarChart | None:
     top, bottom = rows.iloc[0], rows.iloc[-1]
     high, low = (bottom, top) if ascending else (top, bottom)
     alt = narrative.bar_alt(
-        spec.short_name, f.latest, len(rows), f.row["region_name"] or "the region", inputs.area.name,
+        spec.short_name, f.latest, len(rows), fmt.place(f.row["region_name"]) if f.row["region_name"] else "the region", inputs.area.name,
         _text(f.row, "value", spec), fmt.interval(f.row["lower_ci_95"], f.row["upper_ci_95"], spec.decimals),
         _text(f.row, "england_value", spec), (high.area_name, _text(high, "value", spec)), (low.area_name, _text(low, "value", spec)),
     )
@@ -314,6 +314,7 @@ def _indicator_context(f: IndicatorFacts, inputs: ProfileInputs, images: dict[st
         "count": fmt.count(_value(row, "count")), "ci": fmt.interval(*(_value(row, c) for c in ("lower_ci_95", "upper_ci_95")), spec.decimals),
         "region": fmt.number(_value(row, "region_value"), spec.decimals),
         "region_text": _text(row, "region_value", spec), "region_name": (row["region_name"] if row is not None else "") or inputs.area.region_name,
+        "region_place": fmt.place((row["region_name"] if row is not None else "") or inputs.area.region_name),
         "england": fmt.number(_value(row, "england_value"), spec.decimals), "england_text": _text(row, "england_value", spec),
         "worst": fmt.number(_value(row, worst) if row is not None and bool(row["spine_shown"]) else None, spec.decimals),
         "best": fmt.number(_value(row, best) if row is not None and bool(row["spine_shown"]) else None, spec.decimals),
@@ -339,7 +340,7 @@ def _subline(row: pd.Series | None, spec: IndicatorSpec, area: Area, trend: str)
     if not fmt.is_missing(row["region_value"]):
         label = str(row["compared_to_region"])
         verdict = label.lower() if not label.endswith("quintile") else f"{label.lower()} of the region's authorities"
-        parts.append(f"Compared with {row['region_name'] or 'the region'} ({_text(row, 'region_value', spec)}): {verdict}.")
+        parts.append(f"Compared with {fmt.place(row['region_name']) if row['region_name'] else 'the region'} ({_text(row, 'region_value', spec)}): {verdict}.")
     if rank := _rank(row):
         best = "highest" if spec.polarity in ("no_judgement", "not_applicable") else "best"
         parts.append(f"Ranked {rank} (1st is {best}).")
@@ -371,7 +372,7 @@ def _rank(row: pd.Series | None) -> str:
         return ""
     text = f"{fmt.ordinal(int(row['rank_in_england']))} of {int(row['n_in_england'])} authorities in England"
     if not fmt.is_missing(row["rank_in_region"]):
-        text += f" and {fmt.ordinal(int(row['rank_in_region']))} of {int(row['n_in_region'])} in {row['region_name']}"
+        text += f" and {fmt.ordinal(int(row['rank_in_region']))} of {int(row['n_in_region'])} in {fmt.place(row['region_name'])}"
     return text
 
 

@@ -66,3 +66,10 @@ def ordinal(n: int) -> str:
     """``1st``, ``2nd``, ``3rd``, ``11th``."""
     suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
     return f"{n}{suffix}"
+
+
+def place(name: str) -> str:
+    """A region's name as used in a sentence: 'the North East', 'London', 'Yorkshire and The Humber'."""
+    if name.split(" ", 1)[0] in ("North", "South", "East", "West"):
+        return f"the {name}"
+    return name
