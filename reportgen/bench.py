@@ -58,7 +58,9 @@ def main(argv: list[str] | None = None) -> None:
             csv_path.write_text(text, encoding="utf-8")
             options = BuildOptions(out_dir=Path(tmp) / "out")
             result = []
-            best, median = _best_of(max(1, args.runs // 2), lambda: result.append(build_profile(args.area, csv_path, options)))
+            best, median = _best_of(
+                max(1, args.runs // 2), lambda: result.append(build_profile(args.area, csv_path, options))
+            )
             size = result[-1].path.stat().st_size
             print(f"{'build one profile':<22} best {best:7.3f} s   median {median:7.3f} s   PDF {size / 1024:,.0f} KiB")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

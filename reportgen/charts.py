@@ -28,11 +28,23 @@ def _register_fonts(files: tuple[str, ...]) -> None:
 def _style(theme: Theme) -> dict:
     _register_fonts(theme.font_files)
     return {
-        "svg.fonttype": "none", "svg.hashsalt": "reportgen", "font.family": theme.font_family,
-        "font.size": 6.5, "axes.linewidth": 0.5, "axes.edgecolor": "#6B6B6B", "axes.labelcolor": INK,
-        "xtick.color": INK, "ytick.color": INK, "xtick.major.width": 0.5, "ytick.major.width": 0.5,
-        "xtick.major.size": 2, "ytick.major.size": 0, "text.color": INK, "path.simplify": False,
-        "text.parse_math": False, "svg.image_inline": True,
+        "svg.fonttype": "none",
+        "svg.hashsalt": "reportgen",
+        "font.family": theme.font_family,
+        "font.size": 6.5,
+        "axes.linewidth": 0.5,
+        "axes.edgecolor": "#6B6B6B",
+        "axes.labelcolor": INK,
+        "xtick.color": INK,
+        "ytick.color": INK,
+        "xtick.major.width": 0.5,
+        "ytick.major.width": 0.5,
+        "xtick.major.size": 2,
+        "ytick.major.size": 0,
+        "text.color": INK,
+        "path.simplify": False,
+        "text.parse_math": False,
+        "svg.image_inline": True,
     }
 
 
@@ -44,8 +56,14 @@ def _svg(fig: Figure) -> str:
 
 
 def _marker_style(marker: Marker, size: float) -> dict:
-    return {"marker": marker.shape, "markersize": size, "markerfacecolor": marker.colour,
-            "markeredgecolor": INK, "markeredgewidth": 0.6, "linestyle": "none"}
+    return {
+        "marker": marker.shape,
+        "markersize": size,
+        "markerfacecolor": marker.colour,
+        "markeredgecolor": INK,
+        "markeredgewidth": 0.6,
+        "linestyle": "none",
+    }
 
 
 def draw_spine(chart: SpineChart, theme: Theme) -> ChartImage:
@@ -63,8 +81,16 @@ def draw_spine(chart: SpineChart, theme: Theme) -> ChartImage:
         ax.barh(0.5, q3 - q1, left=q1, height=0.5, color=palette.spine_inner, linewidth=0)
         ax.plot([0.5, 0.5], [0.05, 0.95], color=palette.england, linewidth=1.3, solid_capstyle="butt")
         if chart.region is not None:
-            ax.plot([chart.region], [0.5], marker="D", markersize=3.6, markerfacecolor="white",
-                    markeredgecolor=palette.region, markeredgewidth=0.9, linestyle="none")
+            ax.plot(
+                [chart.region],
+                [0.5],
+                marker="D",
+                markersize=3.6,
+                markerfacecolor="white",
+                markeredgecolor=palette.region,
+                markeredgewidth=0.9,
+                linestyle="none",
+            )
         if chart.area is not None:
             ax.plot([chart.area], [0.5], **_marker_style(chart.marker, 5.2))
         svg = _svg(fig)
@@ -79,14 +105,25 @@ def _scatter_markers(ax, xs, ys, markers: list[Marker], size: float) -> None:
     """One scatter call per shape keeps the SVG small (WeasyPrint draws every element)."""
     for shape in sorted({m.shape for m in markers}):
         chosen = [(x, y, m.colour) for x, y, m in zip(xs, ys, markers, strict=True) if m.shape == shape]
-        ax.scatter([c[0] for c in chosen], [c[1] for c in chosen], s=size**2, marker=shape, c=[c[2] for c in chosen],
-                   edgecolors=INK, linewidths=0.6, zorder=3, clip_on=False)
+        ax.scatter(
+            [c[0] for c in chosen],
+            [c[1] for c in chosen],
+            s=size**2,
+            marker=shape,
+            c=[c[2] for c in chosen],
+            edgecolors=INK,
+            linewidths=0.6,
+            zorder=3,
+            clip_on=False,
+        )
 
 
 def _truncated_axis(chart: BarChart) -> bool:
     """Dots on a truncated axis when every value is far from zero (bars from zero would hide the differences)."""
     lows = [b.lower if b.lower is not None else b.value for b in chart.bars]
-    highs = [b.upper if b.upper is not None else b.value for b in chart.bars] + ([chart.england] if chart.england is not None else [])
+    highs = [b.upper if b.upper is not None else b.value for b in chart.bars] + (
+        [chart.england] if chart.england is not None else []
+    )
     return min(lows) > 0.5 * max(highs) > 0
 
 
@@ -110,15 +147,33 @@ def draw_bars(chart: BarChart, theme: Theme) -> ChartImage:
                 if bar.highlight:
                     ax.axhspan(y - 0.5, y + 0.5, color=palette.accent, alpha=0.18, linewidth=0)
         else:
-            ax.barh(ys, [b.value for b in bars], height=0.64, linewidth=0, clip_on=False,
-                    color=[palette.accent if b.highlight else palette.bar for b in bars])
+            ax.barh(
+                ys,
+                [b.value for b in bars],
+                height=0.64,
+                linewidth=0,
+                clip_on=False,
+                color=[palette.accent if b.highlight else palette.bar for b in bars],
+            )
         with_ci = [(y, b) for y, b in zip(ys, bars, strict=True) if b.lower is not None and b.upper is not None]
         if with_ci:
-            ax.hlines([y for y, _ in with_ci], [b.lower for _, b in with_ci], [b.upper for _, b in with_ci],
-                      color=INK, linewidth=0.6, clip_on=False)
+            ax.hlines(
+                [y for y, _ in with_ci],
+                [b.lower for _, b in with_ci],
+                [b.upper for _, b in with_ci],
+                color=INK,
+                linewidth=0.6,
+                clip_on=False,
+            )
             ends = [(x, y) for y, b in with_ci for x in (b.lower, b.upper)]
-            ax.vlines([x for x, _ in ends], [y - 0.18 for _, y in ends], [y + 0.18 for _, y in ends],
-                      color=INK, linewidth=0.6, clip_on=False)
+            ax.vlines(
+                [x for x, _ in ends],
+                [y - 0.18 for _, y in ends],
+                [y + 0.18 for _, y in ends],
+                color=INK,
+                linewidth=0.6,
+                clip_on=False,
+            )
         _scatter_markers(ax, [b.value for b in bars], ys, [b.marker for b in bars], 3.6)
         _finish_bar_axes(ax, chart, ys, palette, dots)
         svg = _svg(fig)
@@ -145,7 +200,9 @@ def _finish_bar_axes(ax, chart: BarChart, rows: Iterable[int], palette, dots: bo
     ax.set_ylim(-0.7, len(chart.bars) - 0.3)
     if chart.england is not None:
         ax.axvline(chart.england, color=palette.england, linewidth=1.1, clip_on=False)
-        ax.text(chart.england, len(chart.bars) - 0.3, " England", color=palette.england, va="bottom", ha="left", fontsize=6)
+        ax.text(
+            chart.england, len(chart.bars) - 0.3, " England", color=palette.england, va="bottom", ha="left", fontsize=6
+        )
     ax.set_xlabel(_plain(chart.axis_label), fontsize=6.3, labelpad=2)
     for side in ("top", "right", "left"):
         ax.spines[side].set_visible(False)
@@ -162,14 +219,34 @@ def draw_trend(chart: TrendChart, theme: Theme) -> ChartImage:
         xs = list(range(len(chart.points)))
         england = [(x, p.england) for x, p in zip(xs, chart.points, strict=True) if p.england is not None]
         if england:
-            ax.plot(*zip(*england, strict=True), color=palette.trend_england, linewidth=1.0, linestyle=(0, (3, 2)),
-                    marker="o", markersize=2.0, label="England", clip_on=False)
+            ax.plot(
+                *zip(*england, strict=True),
+                color=palette.trend_england,
+                linewidth=1.0,
+                linestyle=(0, (3, 2)),
+                marker="o",
+                markersize=2.0,
+                label="England",
+                clip_on=False,
+            )
         area = [(x, p) for x, p in zip(xs, chart.points, strict=True) if p.value is not None]
         if area:
-            ax.plot([x for x, _ in area], [p.value for _, p in area], color=palette.accent, linewidth=1.1, label=_plain(chart.area_name, 32))
+            ax.plot(
+                [x for x, _ in area],
+                [p.value for _, p in area],
+                color=palette.accent,
+                linewidth=1.1,
+                label=_plain(chart.area_name, 32),
+            )
             with_ci = [(x, p) for x, p in area if p.lower is not None and p.upper is not None]
             if with_ci:
-                ax.vlines([x for x, _ in with_ci], [p.lower for _, p in with_ci], [p.upper for _, p in with_ci], color=INK, linewidth=0.6)
+                ax.vlines(
+                    [x for x, _ in with_ci],
+                    [p.lower for _, p in with_ci],
+                    [p.upper for _, p in with_ci],
+                    color=INK,
+                    linewidth=0.6,
+                )
             _scatter_markers(ax, [x for x, _ in area], [p.value for _, p in area], [p.marker for _, p in area], 4.0)
         _finish_trend_axes(ax, chart, xs)
         svg = _svg(fig)

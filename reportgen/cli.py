@@ -79,8 +79,11 @@ def check(specs: Path | None, data: Path | None, strict: bool) -> None:
     _print_problems(report.problems, sys.stdout)
     errors = [p for p in report.problems if p.severity == "error"]
     warnings = [p for p in report.problems if p.severity == "warning"]
-    click.echo(f"Checked {report.n_specs} spec(s)" + (f" and {report.n_rows} data row(s)" if data else "") +
-               f": {len(errors)} error(s), {len(warnings)} warning(s).")
+    click.echo(
+        f"Checked {report.n_specs} spec(s)"
+        + (f" and {report.n_rows} data row(s)" if data else "")
+        + f": {len(errors)} error(s), {len(warnings)} warning(s)."
+    )
     if errors or (strict and warnings):
         sys.exit(1)
 
@@ -136,16 +139,31 @@ def demo_data(out: Path, specs: Path | None, seed: int | None) -> None:
 @click.option("--data", type=click.Path(path_type=Path), help=DATA_HELP)
 @click.option("--specs", type=click.Path(path_type=Path), help=SPECS_HELP)
 @click.option("--layouts", type=click.Path(path_type=Path), help=LAYOUTS_HELP)
-@click.option("--out", type=click.Path(path_type=Path), default=Path("output"), show_default=True, help="Output folder.")
+@click.option(
+    "--out", type=click.Path(path_type=Path), default=Path("output"), show_default=True, help="Output folder."
+)
 @click.option("--edition", help="Edition label (default: the year the latest data period ends).")
-@click.option("--data-date", callback=_parse_date, help="'Data as at' date, YYYY-MM-DD (default: end of the latest period).")
+@click.option(
+    "--data-date", callback=_parse_date, help="'Data as at' date, YYYY-MM-DD (default: end of the latest period)."
+)
 @click.option("--author", default=None, help="Author recorded in the PDF metadata.")
 @click.option("--palette", help="Colour palette from the layouts' theme.yaml: fingertips (default) or colourblind.")
-@click.option("--comparator", type=click.Path(path_type=Path), help="YAML file with a comparator group (name and areas).")
+@click.option(
+    "--comparator", type=click.Path(path_type=Path), help="YAML file with a comparator group (name and areas)."
+)
 @reports_errors
-def build(area: str, data: Path | None, specs: Path | None, layouts: Path | None, out: Path,
-          edition: str | None, data_date: date | None, author: str | None, palette: str | None,
-          comparator: Path | None) -> None:
+def build(
+    area: str,
+    data: Path | None,
+    specs: Path | None,
+    layouts: Path | None,
+    out: Path,
+    edition: str | None,
+    data_date: date | None,
+    author: str | None,
+    palette: str | None,
+    comparator: Path | None,
+) -> None:
     """Build the Health assets profile PDF of one authority and print its path.
 
     \b
@@ -154,8 +172,16 @@ def build(area: str, data: Path | None, specs: Path | None, layouts: Path | None
     """
     from .pipeline import BuildOptions, build_profile
 
-    options = BuildOptions(specs_dir=specs, layouts_dir=layouts, out_dir=out, edition=edition,
-                           data_date=data_date, author=author, palette=palette, comparator_path=comparator)
+    options = BuildOptions(
+        specs_dir=specs,
+        layouts_dir=layouts,
+        out_dir=out,
+        edition=edition,
+        data_date=data_date,
+        author=author,
+        palette=palette,
+        comparator_path=comparator,
+    )
     result = build_profile(area, data, options)
     for warning in result.warnings:
         click.echo(str(warning), err=True)
@@ -175,13 +201,27 @@ def _parse_codes(ctx: click.Context, param: click.Parameter, value: str | None) 
 @click.option("--specs", type=click.Path(path_type=Path), help=SPECS_HELP)
 @click.option("--area", help="Only this area's rows (code or unambiguous name).")
 @click.option("--format", "fmt", type=click.Choice(["csv", "xlsx", "json"]), default="csv", show_default=True)
-@click.option("--out", type=click.Path(path_type=Path), help="File to write (default: standard output; required for xlsx).")
-@click.option("--comparator", type=click.Path(path_type=Path), help="YAML file with a comparator group: name and areas.")
-@click.option("--spine-exclude", callback=_parse_codes,
-              help="Comma-separated area codes left out of the spine ranges (default: E06000053,E09000001; 'none' for none).")
+@click.option(
+    "--out", type=click.Path(path_type=Path), help="File to write (default: standard output; required for xlsx)."
+)
+@click.option(
+    "--comparator", type=click.Path(path_type=Path), help="YAML file with a comparator group: name and areas."
+)
+@click.option(
+    "--spine-exclude",
+    callback=_parse_codes,
+    help="Comma-separated area codes left out of the spine ranges (default: E06000053,E09000001; 'none' for none).",
+)
 @reports_errors
-def benchmark(data: Path | None, specs: Path | None, area: str | None, fmt: str, out: Path | None,
-              comparator: Path | None, spine_exclude: tuple[str, ...] | None) -> None:
+def benchmark(
+    data: Path | None,
+    specs: Path | None,
+    area: str | None,
+    fmt: str,
+    out: Path | None,
+    comparator: Path | None,
+    spine_exclude: tuple[str, ...] | None,
+) -> None:
     """Write the benchmark table: one row per indicator, area and period.
 
     Values, 95% and 99.8% confidence limits (from the data or computed by PHE's methods),

@@ -220,7 +220,11 @@ def _numeric_problems(path: str, frame: pd.DataFrame) -> list[Problem]:
         bad = (text != "") & parsed.isna()
         for line, cell in zip(frame.loc[bad, LINE], text[bad], strict=True):
             problems.append(
-                Problem(f"{path}:{line}", DISPLAY_NAME[column], f"{cell!r} is not a number; use digits with a '.' decimal point, or leave it blank if missing")
+                Problem(
+                    f"{path}:{line}",
+                    DISPLAY_NAME[column],
+                    f"{cell!r} is not a number; use digits with a '.' decimal point, or leave it blank if missing",
+                )
             )
     return problems
 
@@ -237,8 +241,16 @@ def _range_problems(path: str, frame: pd.DataFrame) -> list[Problem]:
     checks = [
         (frame[COUNT] < 0, COUNT, "is negative; counts must be 0 or more"),
         (frame[DENOMINATOR] < 0, DENOMINATOR, "is negative; denominators must be 0 or more"),
-        (frame[LOWER_95] > frame[UPPER_95], LOWER_95, "is greater than the upper 95% limit; check the two limits are not swapped"),
-        (frame[LOWER_998] > frame[UPPER_998], LOWER_998, "is greater than the upper 99.8% limit; check the two limits are not swapped"),
+        (
+            frame[LOWER_95] > frame[UPPER_95],
+            LOWER_95,
+            "is greater than the upper 95% limit; check the two limits are not swapped",
+        ),
+        (
+            frame[LOWER_998] > frame[UPPER_998],
+            LOWER_998,
+            "is greater than the upper 99.8% limit; check the two limits are not swapped",
+        ),
         (frame[STD_DEV] < 0, STD_DEV, "is negative; a standard deviation must be 0 or more"),
     ]
     problems = []
@@ -272,8 +284,10 @@ def _resolve_duplicates(path: str, frame: pd.DataFrame) -> tuple[pd.DataFrame, l
             first = group.iloc[0]
             problems.append(
                 Problem(
-                    f"{path}:{group[LINE].iloc[1]}", "",
-                    f"conflicting duplicate rows (lines {lines}) for indicator {first[INDICATOR_ID]}, area {first[AREA_CODE]}, "
+                    f"{path}:{group[LINE].iloc[1]}",
+                    "",
+                    f"conflicting duplicate rows (lines {lines}) for indicator {first[INDICATOR_ID]}, "
+                    f"area {first[AREA_CODE]}, "
                     f"period {first[PERIOD]}: the numbers differ; keep one row",
                 )
             )
@@ -293,16 +307,19 @@ def _area_warnings(path: str, frame: pd.DataFrame, geography: Geography) -> list
     if unknown:
         problems.append(
             Problem(
-                str(path), "Area Code",
+                str(path),
+                "Area Code",
                 f"{len(unknown)} area code(s) not in the April 2023 upper-tier geography: {', '.join(unknown[:20])}"
-                f"{' ...' if len(unknown) > 20 else ''}. They are still benchmarked, using the parent given in the file.",
+                f"{' ...' if len(unknown) > 20 else ''}. "
+                "They are still benchmarked, using the parent given in the file.",
                 "warning",
             )
         )
     if older:
         problems.append(
             Problem(
-                str(path), "Area Code",
+                str(path),
+                "Area Code",
                 f"{len(older)} area code(s) are on boundaries before April 2023: {', '.join(older)}. "
                 "The hierarchy in the file is used for them.",
                 "warning",
@@ -361,8 +378,15 @@ def _missing_series(data: IndicatorData, spec) -> Problem:
     else:
         pairs = sorted(set(zip(same_id[SEX], same_id[AGE], strict=True)))[:6]
         found = "; ".join(f"{s}, {a}" for s, a in pairs)
-        hint = f"Indicator ID {spec.data_key} is present but not for sex {spec.sex!r} and age {spec.age!r} (found: {found})"
-    return Problem(data.path, spec.id, f"indicator missing from the data: {hint}. Add the data or check the spec's sex and age ({spec.path}).")
+        hint = (
+            f"Indicator ID {spec.data_key} is present but not for sex {spec.sex!r} "
+            f"and age {spec.age!r} (found: {found})"
+        )
+    return Problem(
+        data.path,
+        spec.id,
+        f"indicator missing from the data: {hint}. Add the data or check the spec's sex and age ({spec.path}).",
+    )
 
 
 def _value_type_problems(path: str, spec, rows: pd.DataFrame) -> list[Problem]:
@@ -371,13 +395,23 @@ def _value_type_problems(path: str, spec, rows: pd.DataFrame) -> list[Problem]:
     if needs_denominator:
         zero = rows[(rows[DENOMINATOR] == 0) & rows[COUNT].notna()]
         problems += [
-            Problem(f"{path}:{line}", "Denominator", f"is 0 for {spec.id}; a {spec.value_type.replace('_', ' ')} needs a positive denominator (leave it blank if unknown)")
+            Problem(
+                f"{path}:{line}",
+                "Denominator",
+                f"is 0 for {spec.id}; a {spec.value_type.replace('_', ' ')} needs a positive denominator "
+                "(leave it blank if unknown)",
+            )
             for line in zero[LINE]
         ]
     if spec.value_type == "proportion":
         over = rows[rows[COUNT] > rows[DENOMINATOR]]
         problems += [
-            Problem(f"{path}:{line}", "Count", f"{_fmt(c)} is greater than the denominator {_fmt(d)}; {spec.id} is a proportion, so the count cannot exceed it")
+            Problem(
+                f"{path}:{line}",
+                "Count",
+                f"{_fmt(c)} is greater than the denominator {_fmt(d)}; "
+                f"{spec.id} is a proportion, so the count cannot exceed it",
+            )
             for line, c, d in zip(over[LINE], over[COUNT], over[DENOMINATOR], strict=True)
         ]
     return problems

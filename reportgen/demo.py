@@ -26,26 +26,60 @@ SMALL_SAMPLE_NOTE = "value suppressed for disclosure control due to small sample
 # Approximate resident populations of a few authorities (ONS mid-2022, rounded); the rest are
 # drawn around typical sizes for their type of authority.
 _KNOWN_POPULATION = {
-    "E06000053": 2_100, "E09000001": 8_600, "E06000017": 41_000, "E06000001": 92_500,
-    "E06000005": 108_000, "E06000002": 144_000, "E08000025": 1_157_000, "E08000035": 822_000,
-    "E08000003": 568_000, "E08000019": 556_000, "E10000016": 1_590_000, "E10000012": 1_503_000,
-    "E10000014": 1_410_000, "E10000017": 1_247_000, "E10000030": 1_214_000, "E10000015": 1_199_000,
-    "E06000065": 615_000, "E06000052": 575_000, "E06000047": 524_000, "E08000012": 490_000,
+    "E06000053": 2_100,
+    "E09000001": 8_600,
+    "E06000017": 41_000,
+    "E06000001": 92_500,
+    "E06000005": 108_000,
+    "E06000002": 144_000,
+    "E08000025": 1_157_000,
+    "E08000035": 822_000,
+    "E08000003": 568_000,
+    "E08000019": 556_000,
+    "E10000016": 1_590_000,
+    "E10000012": 1_503_000,
+    "E10000014": 1_410_000,
+    "E10000017": 1_247_000,
+    "E10000030": 1_214_000,
+    "E10000015": 1_199_000,
+    "E06000065": 615_000,
+    "E06000052": 575_000,
+    "E06000047": 524_000,
+    "E08000012": 490_000,
 }
 _TYPE_MEDIAN = {"E06": 230_000, "E08": 320_000, "E09": 290_000, "E10": 760_000}
 _TYPE_SIGMA = {"E06": 0.45, "E08": 0.35, "E09": 0.22, "E10": 0.3}
 _REGION_DEPRIVATION = {
-    "E12000001": 0.8, "E12000002": 0.5, "E12000003": 0.5, "E12000004": 0.1, "E12000005": 0.4,
-    "E12000006": -0.3, "E12000007": 0.1, "E12000008": -0.6, "E12000009": -0.3,
+    "E12000001": 0.8,
+    "E12000002": 0.5,
+    "E12000003": 0.5,
+    "E12000004": 0.1,
+    "E12000005": 0.4,
+    "E12000006": -0.3,
+    "E12000007": 0.1,
+    "E12000008": -0.6,
+    "E12000009": -0.3,
 }
 _KNOWN_DEPRIVATION = {
-    "E06000009": 2.3, "E08000011": 2.1, "E06000002": 2.1, "E06000010": 1.9, "E08000012": 1.8,
-    "E08000003": 1.7, "E06000001": 1.4, "E06000041": -1.9, "E09000027": -1.5, "E06000040": -1.5,
-    "E10000030": -1.4, "E06000060": -1.3, "E06000017": -1.4,
+    "E06000009": 2.3,
+    "E08000011": 2.1,
+    "E06000002": 2.1,
+    "E06000010": 1.9,
+    "E08000012": 1.8,
+    "E08000003": 1.7,
+    "E06000001": 1.4,
+    "E06000041": -1.9,
+    "E09000027": -1.5,
+    "E06000040": -1.5,
+    "E10000030": -1.4,
+    "E06000060": -1.3,
+    "E06000017": -1.4,
 }
 _LE_BANDS = np.array([0, 1] + list(range(5, 95, 5)), dtype=float)
 # Share of the population in each life-table band (England-like age structure).
-_AGE_SHARE = np.array([1.1, 4.6, 6.0, 6.2, 5.9, 6.0, 6.6, 6.8, 6.8, 6.4, 6.3, 6.9, 6.9, 6.2, 5.3, 4.8, 4.4, 3.0, 1.9, 1.2])
+_AGE_SHARE = np.array(
+    [1.1, 4.6, 6.0, 6.2, 5.9, 6.0, 6.6, 6.8, 6.8, 6.4, 6.3, 6.9, 6.9, 6.2, 5.3, 4.8, 4.4, 3.0, 1.9, 1.2]
+)
 
 
 @dataclass(frozen=True)
@@ -157,11 +191,15 @@ def _assemble(spec, places, geography, count, denominator, rng, *, ci=None) -> p
     suppressed = _suppression(spec, places, denominator, rng)
     frames = []
     for t, period in enumerate(periods):
-        local = pd.DataFrame({
-            "code": [p.area.code for p in places], "name": [p.area.name for p in places],
-            "region": [p.area.region_code for p in places], "count": count[:, t],
-            "denominator": denominator[:, t],
-        })
+        local = pd.DataFrame(
+            {
+                "code": [p.area.code for p in places],
+                "name": [p.area.name for p in places],
+                "region": [p.area.region_code for p in places],
+                "count": count[:, t],
+                "denominator": denominator[:, t],
+            }
+        )
         frames.append(_period_rows(spec, period, local, suppressed[:, t], geography, ci, t))
     return pd.concat(frames, ignore_index=True)
 
@@ -175,16 +213,52 @@ def _suppression(spec, places, denominator, rng) -> np.ndarray:
 
 def _period_rows(spec, period, local, suppressed, geography, ci, t) -> pd.DataFrame:
     regions = local.groupby("region", sort=True)[["count", "denominator"]].sum()
-    rows = [_row(spec, period, ENGLAND_CODE, ENGLAND_NAME, "England", "", "",
-                 local["count"].sum(), local["denominator"].sum(), ci and ci("E", None, t))]
+    rows = [
+        _row(
+            spec,
+            period,
+            ENGLAND_CODE,
+            ENGLAND_NAME,
+            "England",
+            "",
+            "",
+            local["count"].sum(),
+            local["denominator"].sum(),
+            ci and ci("E", None, t),
+        )
+    ]
     region_names = geography.regions
     for code, agg in regions.iterrows():
-        rows.append(_row(spec, period, code, region_names[code], "Region", ENGLAND_CODE, ENGLAND_NAME,
-                         agg["count"], agg["denominator"], ci and ci("R", code, t)))
+        rows.append(
+            _row(
+                spec,
+                period,
+                code,
+                region_names[code],
+                "Region",
+                ENGLAND_CODE,
+                ENGLAND_NAME,
+                agg["count"],
+                agg["denominator"],
+                ci and ci("R", code, t),
+            )
+        )
     for i, r in enumerate(local.itertuples(index=False)):
-        rows.append(_row(spec, period, r.code, r.name, UTLA_AREA_TYPE, r.region,
-                         f"{region_names[r.region]} region", r.count, r.denominator,
-                         ci and ci("A", i, t), suppressed[i]))
+        rows.append(
+            _row(
+                spec,
+                period,
+                r.code,
+                r.name,
+                UTLA_AREA_TYPE,
+                r.region,
+                f"{region_names[r.region]} region",
+                r.count,
+                r.denominator,
+                ci and ci("A", i, t),
+                suppressed[i],
+            )
+        )
     return pd.DataFrame(rows)
 
 
@@ -200,14 +274,32 @@ def _row(spec, period, code, name, area_type, parent, parent_name, count, denomi
         value = lower95 = upper95 = lower998 = upper998 = count = np.nan
         note = f"{SYNTHETIC_NOTE}; {SMALL_SAMPLE_NOTE}"
     return {
-        "Indicator ID": spec.data_key, "Indicator Name": spec.name, "Parent Code": parent,
-        "Parent Name": parent_name, "Area Code": code, "Area Name": name, "Area Type": area_type,
-        "Sex": spec.sex, "Age": spec.age, "Category Type": "", "Category": "", "Time period": period,
-        "Value": value, "Lower CI 95.0 limit": lower95, "Upper CI 95.0 limit": upper95,
-        "Lower CI 99.8 limit": lower998, "Upper CI 99.8 limit": upper998, "Count": count,
-        "Denominator": denominator, "Value note": note, "Recent Trend": "",
-        "Compared to England value or percentiles": "", "Compared to Region value or percentiles": "",
-        "Time period Sortable": f"{int(period[:4])}0000", "New data": "", "Compared to goal": "",
+        "Indicator ID": spec.data_key,
+        "Indicator Name": spec.name,
+        "Parent Code": parent,
+        "Parent Name": parent_name,
+        "Area Code": code,
+        "Area Name": name,
+        "Area Type": area_type,
+        "Sex": spec.sex,
+        "Age": spec.age,
+        "Category Type": "",
+        "Category": "",
+        "Time period": period,
+        "Value": value,
+        "Lower CI 95.0 limit": lower95,
+        "Upper CI 95.0 limit": upper95,
+        "Lower CI 99.8 limit": lower998,
+        "Upper CI 99.8 limit": upper998,
+        "Count": count,
+        "Denominator": denominator,
+        "Value note": note,
+        "Recent Trend": "",
+        "Compared to England value or percentiles": "",
+        "Compared to Region value or percentiles": "",
+        "Time period Sortable": f"{int(period[:4])}0000",
+        "New data": "",
+        "Compared to goal": "",
         "Time period range": "3y" if " - " in period else "1y",
     }
 
@@ -251,8 +343,11 @@ def _life_expectancy_rows(spec, places, geography, rng) -> pd.DataFrame:
     for t in range(N_PERIODS):
         d_rows, p_rows = [], []
         for kind, key in units:
-            mask = (np.arange(len(places)) == key) if kind == "A" else (
-                np.ones(len(places), bool) if kind == "E" else region_codes == key)
+            mask = (
+                (np.arange(len(places)) == key)
+                if kind == "A"
+                else (np.ones(len(places), bool) if kind == "E" else region_codes == key)
+            )
             d_rows.append(deaths[mask, t].sum(axis=0))
             p_rows.append(band_pop[mask].sum(axis=0))
         for unit, result in zip(units, _le_summaries(np.array(d_rows), np.array(p_rows)), strict=True):
@@ -261,7 +356,15 @@ def _life_expectancy_rows(spec, places, geography, rng) -> pd.DataFrame:
     def summary(kind, key, t):
         return table[(kind, key, t)]
 
-    return _assemble(spec, places, geography, deaths.sum(axis=2), np.repeat(band_pop.sum(axis=1)[:, None], N_PERIODS, 1), rng, ci=summary)
+    return _assemble(
+        spec,
+        places,
+        geography,
+        deaths.sum(axis=2),
+        np.repeat(band_pop.sum(axis=1)[:, None], N_PERIODS, 1),
+        rng,
+        ci=summary,
+    )
 
 
 def _mortality(log_a: np.ndarray) -> np.ndarray:
@@ -277,9 +380,9 @@ def _gompertz_level(target_le: np.ndarray) -> np.ndarray:
     grid = np.linspace(-12.5, -7.5, 201)
     rates = _mortality(grid)
     groups = np.repeat(np.arange(grid.size), _LE_BANDS.size)
-    le = chiang_life_expectancy(
-        (rates * 1e6).ravel(), np.full(rates.size, 1e6), np.tile(_LE_BANDS, grid.size), groups
-    )["value"].to_numpy()
+    le = chiang_life_expectancy((rates * 1e6).ravel(), np.full(rates.size, 1e6), np.tile(_LE_BANDS, grid.size), groups)[
+        "value"
+    ].to_numpy()
     order = np.argsort(le)
     return np.interp(target_le, le[order], grid[order])
 
@@ -292,7 +395,9 @@ def _le_summaries(deaths: np.ndarray, pops: np.ndarray) -> list[tuple]:
     r998 = chiang_life_expectancy(deaths.ravel(), pops.ravel(), ages, groups, 0.998)
     return [
         (float(a), float(b), float(c), float(d), float(e), float(deaths[i].sum()), float(pops[i].sum()))
-        for i, (a, b, c, d, e) in enumerate(zip(r95["value"], r95["lower"], r95["upper"], r998["lower"], r998["upper"], strict=True))
+        for i, (a, b, c, d, e) in enumerate(
+            zip(r95["value"], r95["lower"], r95["upper"], r998["lower"], r998["upper"], strict=True)
+        )
     ]
 
 
@@ -315,7 +420,9 @@ def _cell(value) -> str:
     return str(value)
 
 
-def write_demo_data(path: Path | str, specs: Sequence[IndicatorSpec], geography: Geography, seed: int = DEFAULT_SEED) -> Path:
+def write_demo_data(
+    path: Path | str, specs: Sequence[IndicatorSpec], geography: Geography, seed: int = DEFAULT_SEED
+) -> Path:
     """Generate the demonstration dataset and write it atomically to ``path``."""
     from .output import write_atomic
 

@@ -163,15 +163,12 @@ def _check_title(pdf: pikepdf.Pdf, xmp: PdfMetadata) -> PdfCheck:
 def _check_display_title(pdf: pikepdf.Pdf) -> PdfCheck:
     prefs = _dict(pdf.Root.get("/ViewerPreferences"))
     if prefs is None:
-        return PdfCheck(
-            "display-title", False, "no /ViewerPreferences: viewers will show the file name"
-        )
+        return PdfCheck("display-title", False, "no /ViewerPreferences: viewers will show the file name")
     if prefs.get("/DisplayDocTitle") is not True:
         return PdfCheck(
             "display-title",
             False,
-            "/ViewerPreferences does not set /DisplayDocTitle to true: "
-            "viewers will show the file name",
+            "/ViewerPreferences does not set /DisplayDocTitle to true: viewers will show the file name",
         )
     return PdfCheck("display-title", True, "/DisplayDocTitle is true: viewers show the title")
 

@@ -39,7 +39,9 @@ def parse_period(label: str) -> Period | None:
     if months and months[1].lower() in _MONTHS and months[3].lower() in _MONTHS:
         start, end_year, end_month = int(months[2]), int(months[4]), _MONTHS[months[3].lower()]
         end = date(end_year, end_month, calendar.monthrange(end_year, end_month)[1])
-        return Period(label, start, end, max(1, end_year - start + (1 if end_month >= _MONTHS[months[1].lower()] else 0)))
+        return Period(
+            label, start, end, max(1, end_year - start + (1 if end_month >= _MONTHS[months[1].lower()] else 0))
+        )
     fin_range = re.fullmatch(r"(\d{4})/(\d{2}) - (\d{2,4})/(\d{2})", text)
     if fin_range:
         start = int(fin_range[1])

@@ -36,9 +36,9 @@ from .output import write_atomic
 from .periods import parse_period
 from .render import PdfAttachment, html_to_pdf, layout_search_path, make_environment, render_html
 from .specs import IndicatorSpec, load_specs
-from .theme import load_theme
 from .stats.benchmark import BenchmarkOptions, ComparatorGroup, benchmark_table
 from .stats.distribution import DEFAULT_SPINE_EXCLUSIONS
+from .theme import load_theme
 
 EMBEDDED_DEMO_LABEL = "<embedded demonstration data>"
 DEFAULT_AUTHOR = "reportgen"
@@ -167,27 +167,43 @@ def build_profile(area_text: str, data_path: Path | None, options: BuildOptions)
     return render_profile(area, specs, data, table, options)
 
 
-def render_profile(area: Area, specs: list[IndicatorSpec], data: IndicatorData, table: pd.DataFrame,
-                   options: BuildOptions) -> BuildResult:
+def render_profile(
+    area: Area, specs: list[IndicatorSpec], data: IndicatorData, table: pd.DataFrame, options: BuildOptions
+) -> BuildResult:
     """Render one area's profile from a computed benchmark table and write the PDF."""
     edition, data_date = edition_and_date(data, specs, options)
     search_path = layout_search_path(options.layouts_dir, default_layouts_dir())
     theme = load_theme(search_path, options.palette)
     provenance = provenance_record(area, data, specs, search_path, edition, data_date)
     inputs = ProfileInputs(
-        area=area, specs=tuple(specs), table=table, theme=theme, edition=edition, data_date=data_date,
-        author=options.author or DEFAULT_AUTHOR, synthetic=data.synthetic, version=__version__,
-        data_label=Path(data.path).name if data.path != EMBEDDED_DEMO_LABEL else data.path, provenance=provenance,
+        area=area,
+        specs=tuple(specs),
+        table=table,
+        theme=theme,
+        edition=edition,
+        data_date=data_date,
+        author=options.author or DEFAULT_AUTHOR,
+        synthetic=data.synthetic,
+        version=__version__,
+        data_label=Path(data.path).name if data.path != EMBEDDED_DEMO_LABEL else data.path,
+        provenance=provenance,
     )
     plan = plan_profile(inputs)
     images = draw_charts(plan.spines, plan.bars, plan.trends, theme)
     html = render_html(make_environment(search_path), "profile.html.j2", profile_context(plan, images))
     area_rows = table[table["area_code"] == area.code]
     attachments = [
-        PdfAttachment(f"{area.code}-benchmark.csv", benchmark_bytes(area_rows, "csv"),
-                      f"Benchmark table rows for {area.name}: every number in this profile"),
-        PdfAttachment("provenance.json", (json.dumps(provenance, indent=1, sort_keys=True) + "\n").encode("utf-8"),
-                      "Generator version and SHA-256 hashes of the data, specs and layouts", "Source"),
+        PdfAttachment(
+            f"{area.code}-benchmark.csv",
+            benchmark_bytes(area_rows, "csv"),
+            f"Benchmark table rows for {area.name}: every number in this profile",
+        ),
+        PdfAttachment(
+            "provenance.json",
+            (json.dumps(provenance, indent=1, sort_keys=True) + "\n").encode("utf-8"),
+            "Generator version and SHA-256 hashes of the data, specs and layouts",
+            "Source",
+        ),
     ]
     identifier = hashlib.sha256(f"{area.code}|{edition}|{data.sha256}".encode()).hexdigest()[:32].encode("ascii")
     pdf, log = html_to_pdf(html, search_path, created=data_date, attachments=attachments, identifier=identifier)
@@ -215,18 +231,24 @@ def _layout_files(search_path: list[Path]) -> list[tuple[str, Path]]:
     return list(chosen.items())
 
 
-def provenance_record(area: Area, data: IndicatorData, specs: list[IndicatorSpec], search_path: list[Path],
-                      edition: str, data_date: date) -> dict[str, str]:
+def provenance_record(
+    area: Area, data: IndicatorData, specs: list[IndicatorSpec], search_path: list[Path], edition: str, data_date: date
+) -> dict[str, str]:
     """What a profile was made from: generator version and hashes of data, specs and layouts."""
     import matplotlib
     import weasyprint
 
     return {
-        "generator": f"reportgen {__version__}", "weasyprint": weasyprint.__version__,
-        "matplotlib": matplotlib.__version__, "area_code": area.code, "area_name": area.name,
-        "edition": edition, "data_date": data_date.isoformat(),
+        "generator": f"reportgen {__version__}",
+        "weasyprint": weasyprint.__version__,
+        "matplotlib": matplotlib.__version__,
+        "area_code": area.code,
+        "area_name": area.name,
+        "edition": edition,
+        "data_date": data_date.isoformat(),
         "data_file": Path(data.path).name if data.path != EMBEDDED_DEMO_LABEL else data.path,
-        "data_sha256": data.sha256, "synthetic_data": "yes" if data.synthetic else "no",
+        "data_sha256": data.sha256,
+        "synthetic_data": "yes" if data.synthetic else "no",
         "specs_sha256": _hash_files([(Path(s.path).name, Path(s.path)) for s in specs]),
         "layouts_sha256": _hash_files(_layout_files(search_path)),
     }
@@ -241,7 +263,9 @@ def load_comparator(path: Path) -> ComparatorGroup:
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise DataError(f"{path}: not a readable YAML file ({exc}).") from None
     if not isinstance(raw, dict) or set(raw) != {"name", "areas"}:
-        raise DataError(f"{path}: a comparator group needs exactly two keys, 'name' (text) and 'areas' (a list of area codes).")
+        raise DataError(
+            f"{path}: a comparator group needs exactly two keys, 'name' (text) and 'areas' (a list of area codes)."
+        )
     name, areas = raw["name"], raw["areas"]
     if not isinstance(name, str) or not name.strip():
         raise DataError(f"{path}: name: must be non-empty text.")
@@ -250,8 +274,12 @@ def load_comparator(path: Path) -> ComparatorGroup:
     return ComparatorGroup(name.strip(), tuple(a.strip().upper() for a in areas))
 
 
-def compute_benchmark(data: IndicatorData, specs: list[IndicatorSpec], comparator: ComparatorGroup | None = None,
-                      spine_exclusions: tuple[str, ...] | None = None) -> pd.DataFrame:
+def compute_benchmark(
+    data: IndicatorData,
+    specs: list[IndicatorSpec],
+    comparator: ComparatorGroup | None = None,
+    spine_exclusions: tuple[str, ...] | None = None,
+) -> pd.DataFrame:
     """The benchmark table for every spec, area and period of a loaded data file."""
     options = BenchmarkOptions(
         spine_exclusions=DEFAULT_SPINE_EXCLUSIONS if spine_exclusions is None else spine_exclusions,
@@ -260,8 +288,13 @@ def compute_benchmark(data: IndicatorData, specs: list[IndicatorSpec], comparato
     return benchmark_table(data, specs, load_geography(), options)
 
 
-def benchmark_rows(area_text: str | None, data_path: Path | None, specs_dir: Path | None,
-                   comparator_path: Path | None = None, spine_exclusions: tuple[str, ...] | None = None) -> pd.DataFrame:
+def benchmark_rows(
+    area_text: str | None,
+    data_path: Path | None,
+    specs_dir: Path | None,
+    comparator_path: Path | None = None,
+    spine_exclusions: tuple[str, ...] | None = None,
+) -> pd.DataFrame:
     """The benchmark table of a data file, optionally only one area's rows."""
     specs = read_specs(specs_dir)
     data = read_data(data_path, specs)

@@ -6,7 +6,7 @@ import io
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -139,11 +139,16 @@ def html_to_pdf(
 
     log = RenderLog()
     fetcher = _fetcher_class()(search_path, log)
-    stamp = datetime(created.year, created.month, created.day, tzinfo=timezone.utc)
+    stamp = datetime(created.year, created.month, created.day, tzinfo=UTC)
     files = [
         weasyprint.Attachment(
-            file_obj=io.BytesIO(a.payload), name=a.name, description=a.description, created=stamp, modified=stamp,
-            relationship=a.relationship, url_fetcher=fetcher,
+            file_obj=io.BytesIO(a.payload),
+            name=a.name,
+            description=a.description,
+            created=stamp,
+            modified=stamp,
+            relationship=a.relationship,
+            url_fetcher=fetcher,
         )
         for a in attachments
     ]
@@ -154,8 +159,12 @@ def html_to_pdf(
         fonts = FontConfiguration()
         document = weasyprint.HTML(string=html, base_url=str(search_path[0]), url_fetcher=fetcher)
         pdf = document.write_pdf(
-            font_config=fonts, pdf_variant=PDF_VARIANT, pdf_identifier=identifier,
-            attachments=files, custom_metadata=True, uncompressed_pdf=False,
+            font_config=fonts,
+            pdf_variant=PDF_VARIANT,
+            pdf_identifier=identifier,
+            attachments=files,
+            custom_metadata=True,
+            uncompressed_pdf=False,
         )
     except Exception as exc:  # WeasyPrint raises many kinds; report them as one user-facing error.
         raise RenderError(f"PDF rendering failed: {type(exc).__name__}: {exc}") from exc

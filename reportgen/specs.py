@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,15 +21,21 @@ DOMAINS: tuple[str, ...] = (
     "Well-being",
 )
 VALUE_TYPES = (
-    "proportion", "crude_rate", "dsr", "isr", "mean", "score", "count", "ratio", "life_expectancy",
+    "proportion",
+    "crude_rate",
+    "dsr",
+    "isr",
+    "mean",
+    "score",
+    "count",
+    "ratio",
+    "life_expectancy",
 )
 POLARITIES = ("high_is_good", "low_is_good", "no_judgement", "not_applicable")
 COMPARISONS = ("ci95", "ci998", "ci95_998", "quintiles", "none")
 PERIOD_KINDS = ("calendar", "financial", "academic", "calendar_3yr", "financial_3yr")
 
-ValueType = Literal[
-    "proportion", "crude_rate", "dsr", "isr", "mean", "score", "count", "ratio", "life_expectancy"
-]
+ValueType = Literal["proportion", "crude_rate", "dsr", "isr", "mean", "score", "count", "ratio", "life_expectancy"]
 Polarity = Literal["high_is_good", "low_is_good", "no_judgement", "not_applicable"]
 Comparison = Literal["ci95", "ci998", "ci95_998", "quintiles", "none"]
 Domain = Literal["Economy", "Education and skills", "Health", "Place", "Support", "Well-being"]
@@ -207,7 +212,11 @@ def _load_one(path: Path) -> tuple[IndicatorSpec | None, list[Problem]]:
         return None, problems
     if model.id != path.stem:
         problems.append(
-            Problem(_where(path, root, ("id",)), "id", f"'{model.id}' does not match the file name '{path.stem}.yaml'; rename one of them")
+            Problem(
+                _where(path, root, ("id",)),
+                "id",
+                f"'{model.id}' does not match the file name '{path.stem}.yaml'; rename one of them",
+            )
         )
     return (None if problems else _freeze(model, path)), problems
 
@@ -224,14 +233,18 @@ def _cross_file_problems(specs: list[IndicatorSpec]) -> list[Problem]:
     seen_series: dict[tuple[str, str, str], IndicatorSpec] = {}
     for spec in specs:
         if spec.id in seen_ids:
-            problems.append(Problem(f"{spec.path}:1:1", "id", f"duplicate id '{spec.id}', also used by {seen_ids[spec.id].path}"))
+            problems.append(
+                Problem(f"{spec.path}:1:1", "id", f"duplicate id '{spec.id}', also used by {seen_ids[spec.id].path}")
+            )
         seen_ids.setdefault(spec.id, spec)
         if spec.series in seen_series:
             other = seen_series[spec.series]
             problems.append(
                 Problem(
-                    f"{spec.path}:1:1", "fingertips_id",
-                    f"selects the same data series (indicator {spec.data_key}, {spec.sex}, {spec.age}) as {other.path}; "
+                    f"{spec.path}:1:1",
+                    "fingertips_id",
+                    f"selects the same data series (indicator {spec.data_key}, {spec.sex}, {spec.age}) "
+                    f"as {other.path}; "
                     "change sex or age, or remove one spec",
                 )
             )
@@ -246,7 +259,9 @@ def _duplicate_key_problems(path: Path, node: yaml.MappingNode, prefix: str = ""
         key = f"{prefix}{key_node.value}"
         if key in seen:
             mark = key_node.start_mark
-            problems.append(Problem(f"{path}:{mark.line + 1}:{mark.column + 1}", key, "key appears more than once; keep one"))
+            problems.append(
+                Problem(f"{path}:{mark.line + 1}:{mark.column + 1}", key, "key appears more than once; keep one")
+            )
         seen.add(key)
         if isinstance(value_node, yaml.MappingNode):
             problems.extend(_duplicate_key_problems(path, value_node, key + "."))
@@ -305,7 +320,9 @@ def _message_for(kind: str, err: Any, given: Any) -> str:
         "bool_type": "must be true or false",
         "model_type": "must be a mapping of keys to values",
         "dict_type": "must be a mapping of keys to values",
-        "string_pattern_mismatch": "must be a slug: lower-case letters, digits and underscores, starting with a letter or digit",
+        "string_pattern_mismatch": (
+            "must be a slug: lower-case letters, digits and underscores, starting with a letter or digit"
+        ),
         "string_too_short": "must not be empty",
         "string_too_long": f"must be at most {ctx.get('max_length')} characters",
         "greater_than": f"must be greater than {ctx.get('gt'):g}" if "gt" in ctx else "is too small",

@@ -36,9 +36,12 @@ def load_theme(search_path: Sequence[Path], palette: str | None = None) -> Theme
     font = raw.get("font") or {}
     files = tuple(_font_paths(search_path, font.get("files") or (), path))
     return Theme(
-        font_family=str(font.get("family") or "sans-serif"), font_files=files,
-        palette=_palette(path, name, palettes[name]), organisation=str(raw.get("organisation") or ""),
-        logo=str(raw.get("logo") or ""), logo_alt=str(raw.get("logo_alt") or ""),
+        font_family=str(font.get("family") or "sans-serif"),
+        font_files=files,
+        palette=_palette(path, name, palettes[name]),
+        organisation=str(raw.get("organisation") or ""),
+        logo=str(raw.get("logo") or ""),
+        logo_alt=str(raw.get("logo_alt") or ""),
     )
 
 
@@ -63,7 +66,10 @@ def _palette(path: Path, name: str, raw: dict) -> Palette:
         if len(raw[key]) != 5:
             raise RenderError(f"{path}: palette {name!r}: {key} needs exactly 5 colours.")
     return Palette(
-        name=name, title=str(raw.get("title") or name), comparison=comparison,
-        quintiles_judged=tuple(raw["quintiles_judged"]), quintiles_unjudged=tuple(raw["quintiles_unjudged"]),
+        name=name,
+        title=str(raw.get("title") or name),
+        comparison=comparison,
+        quintiles_judged=tuple(raw["quintiles_judged"]),
+        quintiles_unjudged=tuple(raw["quintiles_unjudged"]),
         **{key: str(raw[key]) for key in _PALETTE_KEYS},
     )

@@ -16,16 +16,39 @@ GEO = load_geography()
 NE = [a.code for a in GEO.in_region("E12000001")]
 
 CONTRACT = [
-    "indicator_id", "fingertips_id", "area_code", "area_name", "area_type", "region_code", "period", "sex", "age",
-    "count", "denominator", "value", "lower_ci_95", "upper_ci_95", "lower_ci_99_8", "upper_ci_99_8", "ci_method",
-    "ci_source", "england_value", "compared_to_england", "region_value", "compared_to_region", "recent_trend",
-    "rank_in_england", "rank_in_region",
+    "indicator_id",
+    "fingertips_id",
+    "area_code",
+    "area_name",
+    "area_type",
+    "region_code",
+    "period",
+    "sex",
+    "age",
+    "count",
+    "denominator",
+    "value",
+    "lower_ci_95",
+    "upper_ci_95",
+    "lower_ci_99_8",
+    "upper_ci_99_8",
+    "ci_method",
+    "ci_source",
+    "england_value",
+    "compared_to_england",
+    "region_value",
+    "compared_to_region",
+    "recent_trend",
+    "rank_in_england",
+    "rank_in_region",
 ]
 
 
 def north_east(counts, denominator=1000, period="2022", **kwargs):
     """England, the North East region and its 12 authorities with the given counts."""
-    rows = [proportion_record(code, c, denominator, period=period, **kwargs) for code, c in zip(NE, counts, strict=False)]
+    rows = [
+        proportion_record(code, c, denominator, period=period, **kwargs) for code, c in zip(NE, counts, strict=False)
+    ]
     total = sum(counts[: len(NE)])
     rows.append(proportion_record("E12000001", total, denominator * len(counts[: len(NE)]), period=period, **kwargs))
     rows.append(proportion_record("E92000001", 500_000, 1_000_000, period=period, **kwargs))
@@ -48,7 +71,14 @@ def test_ci_rule_uses_inclusive_bounds_and_the_benchmark_point():
 
 def test_two_level_labels():
     d95, d998 = [1, 1, 0, -1, -1, 1], [1, 0, 0, 0, -1, np.nan]
-    assert list(label_two_levels(d95, d998, "high_is_good")) == ["Better 99.8%", "Better 95%", "Similar", "Worse 95%", "Worse 99.8%", "Not compared"]
+    assert list(label_two_levels(d95, d998, "high_is_good")) == [
+        "Better 99.8%",
+        "Better 95%",
+        "Similar",
+        "Worse 95%",
+        "Worse 99.8%",
+        "Not compared",
+    ]
     assert list(label_two_levels(d95, d998, "low_is_good"))[:2] == ["Worse 99.8%", "Worse 95%"]
     assert list(label_two_levels(d95, d998, "no_judgement"))[:2] == ["Higher 99.8%", "Higher 95%"]
 
@@ -57,7 +87,13 @@ def test_quintiles_follow_type7_bounds():
     values = np.arange(1.0, 11.0)
     np.testing.assert_allclose(quintile_bounds(values), np.quantile(values, [0, 0.2, 0.4, 0.6, 0.8, 1.0]))
     labels = quintile_labels([1, 2.8, 2.81, 6.4, 10], values, "no_judgement")
-    assert list(labels) == ["Lowest quintile", "Lowest quintile", "2nd lowest quintile", "Middle quintile", "Highest quintile"]
+    assert list(labels) == [
+        "Lowest quintile",
+        "Lowest quintile",
+        "2nd lowest quintile",
+        "Middle quintile",
+        "Highest quintile",
+    ]
     assert list(quintile_labels([1, 10], values, "high_is_good")) == ["Worst quintile", "Best quintile"]
     assert list(quintile_labels([1, 10], values, "low_is_good")) == ["Best quintile", "Worst quintile"]
     assert list(quintile_labels([1], [1, 2, 3, 4], "high_is_good")) == ["Not compared"]
@@ -67,7 +103,9 @@ def test_computed_intervals_and_comparisons():
     counts = [400, 500, 600, 480, 520, 450, 550, 505, 495, 300, 700, 510]
     table = benchmark_table(dataset(north_east(counts)), [spec()], GEO)
     local = table[table["area_type"] == "UTLA"].set_index("area_code")
-    assert len(local) == 12 and (local["ci_source"] == "computed").all() and (local["ci_method"] == "Wilson score").all()
+    assert (
+        len(local) == 12 and (local["ci_source"] == "computed").all() and (local["ci_method"] == "Wilson score").all()
+    )
     assert local.loc[NE[0], "compared_to_england"] == "Worse" and local.loc[NE[2], "compared_to_england"] == "Better"
     assert local.loc[NE[1], "compared_to_england"] == "Similar"
     region_value = sum(counts) / 12_000 * 100
@@ -75,7 +113,9 @@ def test_computed_intervals_and_comparisons():
     assert local.loc[NE[10], "rank_in_england"] == 1 and local.loc[NE[9], "rank_in_region"] == 12
     england = table[table["area_code"] == "E92000001"].iloc[0]
     assert england["compared_to_england"] == "Not compared" and england["england_value"] == 50.0
-    assert (local["lower_ci_95"] >= local["lower_ci_99_8"]).all() and (local["upper_ci_95"] <= local["upper_ci_99_8"]).all()
+    assert (local["lower_ci_95"] >= local["lower_ci_99_8"]).all() and (
+        local["upper_ci_95"] <= local["upper_ci_99_8"]
+    ).all()
 
 
 def test_supplied_limits_are_used():
@@ -89,7 +129,9 @@ def test_supplied_limits_are_used():
 
 
 def test_mean_without_spread_has_no_interval():
-    rows = [record(code, value=40.0 + i, denominator=100) for i, code in enumerate(NE)] + [record("E92000001", value=45.0)]
+    rows = [record(code, value=40.0 + i, denominator=100) for i, code in enumerate(NE)] + [
+        record("E92000001", value=45.0)
+    ]
     table = benchmark_table(dataset(rows), [spec(value_type="mean", multiplier=1)], GEO)
     assert set(table["ci_source"]) == {"none"} and set(table["compared_to_england"]) == {"Not compared"}
 
@@ -106,7 +148,10 @@ def test_denominator_zero_is_a_data_error():
     rows[3] = record(NE[3], value=None, count=5, denominator=0)
     with pytest.raises(DataError) as info:
         benchmark_table(dataset(rows), [spec()], GEO)
-    assert str(info.value.problems[0]) == "test.csv:5: Denominator: is 0 for ind; a proportion needs a positive denominator (leave it blank if unknown)"
+    assert (
+        str(info.value.problems[0])
+        == "test.csv:5: Denominator: is 0 for ind; a proportion needs a positive denominator (leave it blank if unknown)"
+    )
 
 
 def test_one_area_only():
@@ -137,7 +182,9 @@ def test_spine_statistics_are_type7_without_small_areas():
     rng = np.random.default_rng(3)
     codes = [a.code for a in GEO.authorities]
     counts = rng.integers(300, 700, len(codes))
-    rows = [proportion_record(c, int(k), 1000, parent=GEO.lookup(c).region_code) for c, k in zip(codes, counts, strict=True)]
+    rows = [
+        proportion_record(c, int(k), 1000, parent=GEO.lookup(c).region_code) for c, k in zip(codes, counts, strict=True)
+    ]
     rows.append(proportion_record("E92000001", int(counts.sum()), 1000 * len(codes)))
     table = benchmark_table(dataset(rows), [spec()], GEO)
     first = table.iloc[0]
@@ -146,7 +193,9 @@ def test_spine_statistics_are_type7_without_small_areas():
     got = [first[c] for c in ("spine_min", "spine_p25", "spine_median", "spine_p75", "spine_max")]
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-9)
     assert first["spine_n"] == 151 and first["spine_shown"]
-    assert table["rank_in_england"].max() == 153 and table.loc[table["area_type"] == "UTLA", "n_in_england"].eq(153).all()
+    assert (
+        table["rank_in_england"].max() == 153 and table.loc[table["area_type"] == "UTLA", "n_in_england"].eq(153).all()
+    )
 
 
 def test_spine_needs_three_quarters_coverage():
@@ -155,14 +204,19 @@ def test_spine_needs_three_quarters_coverage():
         rows[i] = record(NE[i], note="suppressed")
     table = benchmark_table(dataset(rows), [spec()], GEO)
     assert not table["spine_shown"].any()
-    assert set(table.loc[table["area_type"] == "UTLA", "spine_note"]) == {"Insufficient number of values for a spine chart"}
+    assert set(table.loc[table["area_type"] == "UTLA", "spine_note"]) == {
+        "Insufficient number of values for a spine chart"
+    }
 
 
 def test_quintile_comparison_in_the_table():
     counts = list(range(400, 640, 20))
     table = benchmark_table(dataset(north_east(counts)), [spec(comparison="quintiles", polarity="no_judgement")], GEO)
     local = table[table["area_type"] == "UTLA"]
-    assert local["compared_to_england"].iloc[0] == "Lowest quintile" and local["compared_to_england"].iloc[-1] == "Highest quintile"
+    assert (
+        local["compared_to_england"].iloc[0] == "Lowest quintile"
+        and local["compared_to_england"].iloc[-1] == "Highest quintile"
+    )
     assert local["compared_to_region"].tolist() == local["compared_to_england"].tolist()
 
 
@@ -172,17 +226,27 @@ def test_comparator_group_pooled_and_mean():
     table = benchmark_table(dataset(north_east(counts)), [spec()], GEO, BenchmarkOptions(comparator=group))
     assert table["comparator_value"].iloc[0] == pytest.approx((400 + 410 + 420) / 3000 * 100)
     assert set(table["comparator_name"]) == {"Neighbours"}
-    rows = [record(code, value=40.0 + i, lower=39.5 + i, upper=40.5 + i) for i, code in enumerate(NE)] + [record("E92000001", value=45.0)]
-    table = benchmark_table(dataset(rows), [spec(value_type="score", multiplier=1)], GEO, BenchmarkOptions(comparator=group))
+    rows = [record(code, value=40.0 + i, lower=39.5 + i, upper=40.5 + i) for i, code in enumerate(NE)] + [
+        record("E92000001", value=45.0)
+    ]
+    table = benchmark_table(
+        dataset(rows), [spec(value_type="score", multiplier=1)], GEO, BenchmarkOptions(comparator=group)
+    )
     local = table[table["area_type"] == "UTLA"].set_index("area_code")
     assert local["comparator_value"].iloc[0] == pytest.approx(41.0)
-    assert local.loc[NE[0], "compared_to_comparator"] == "Worse" and local.loc[NE[1], "compared_to_comparator"] == "Similar"
+    assert (
+        local.loc[NE[0], "compared_to_comparator"] == "Worse"
+        and local.loc[NE[1], "compared_to_comparator"] == "Similar"
+    )
 
 
 def test_area_outside_the_geography_is_still_benchmarked():
     rows = north_east([500] * 12) + [proportion_record("E06000999", 700, 1000, parent="E12000001")]
     table = benchmark_table(dataset(rows), [spec()], GEO).set_index("area_code")
-    assert table.loc["E06000999", "compared_to_england"] == "Better" and table.loc["E06000999", "region_code"] == "E12000001"
+    assert (
+        table.loc["E06000999", "compared_to_england"] == "Better"
+        and table.loc["E06000999", "region_code"] == "E12000001"
+    )
 
 
 def test_output_sorted_england_regions_then_authorities():

@@ -15,15 +15,23 @@ from reportgen.stats.compare import BOB_LABELS, NOT_COMPARED, QUINTILE_LABELS_BO
 GEO = load_geography()
 NE = [a.code for a in GEO.in_region("E12000001")]
 ALLOWED = {NOT_COMPARED, *RAG_LABELS, *BOB_LABELS, *QUINTILE_LABELS_RAG, *QUINTILE_LABELS_BOB}
-SWAP = {"Better": "Worse", "Worse": "Better", "Better 95%": "Worse 95%", "Worse 95%": "Better 95%",
-        "Better 99.8%": "Worse 99.8%", "Worse 99.8%": "Better 99.8%"}
+SWAP = {
+    "Better": "Worse",
+    "Worse": "Better",
+    "Better 95%": "Worse 95%",
+    "Worse 95%": "Better 95%",
+    "Better 99.8%": "Worse 99.8%",
+    "Worse 99.8%": "Better 99.8%",
+}
 
 area_counts = st.lists(st.one_of(st.none(), st.integers(0, 400)), min_size=12, max_size=12)
 
 
 def rows_for(counts, denominator=400, england=(5000, 10000)):
-    rows = [record(code, note="suppressed") if c is None else proportion_record(code, c, denominator)
-            for code, c in zip(NE, counts, strict=True)]
+    rows = [
+        record(code, note="suppressed") if c is None else proportion_record(code, c, denominator)
+        for code, c in zip(NE, counts, strict=True)
+    ]
     rows.append(proportion_record("E12000001", sum(c or 0 for c in counts), denominator * 12))
     if england is not None:
         rows.append(proportion_record("E92000001", *england))
@@ -31,11 +39,18 @@ def rows_for(counts, denominator=400, england=(5000, 10000)):
 
 
 @settings(max_examples=60, deadline=None)
-@given(area_counts, st.sampled_from(["ci95", "ci998", "ci95_998", "quintiles", "none"]),
-       st.sampled_from(["high_is_good", "low_is_good", "no_judgement", "not_applicable"]), st.booleans())
+@given(
+    area_counts,
+    st.sampled_from(["ci95", "ci998", "ci95_998", "quintiles", "none"]),
+    st.sampled_from(["high_is_good", "low_is_good", "no_judgement", "not_applicable"]),
+    st.booleans(),
+)
 def test_labels_are_always_known_words(counts, comparison, polarity, with_england):
-    table = benchmark_table(dataset(rows_for(counts, england=(5000, 10000) if with_england else None)),
-                            [spec(comparison=comparison, polarity=polarity)], GEO)
+    table = benchmark_table(
+        dataset(rows_for(counts, england=(5000, 10000) if with_england else None)),
+        [spec(comparison=comparison, polarity=polarity)],
+        GEO,
+    )
     for column in ("compared_to_england", "compared_to_region"):
         assert set(table[column]) <= ALLOWED
     assert table["recent_trend"].map(lambda v: isinstance(v, str)).all()
@@ -68,6 +83,8 @@ def test_intervals_nest_and_contain_the_value(counts):
     table = benchmark_table(dataset(rows_for(counts)), [spec()], GEO)
     valid = table[table["value"].notna()]
     assert (valid["lower_ci_99_8"] <= valid["lower_ci_95"] + 1e-12).all()
-    assert (valid["lower_ci_95"] <= valid["value"] + 1e-12).all() and (valid["value"] <= valid["upper_ci_95"] + 1e-12).all()
+    assert (valid["lower_ci_95"] <= valid["value"] + 1e-12).all() and (
+        valid["value"] <= valid["upper_ci_95"] + 1e-12
+    ).all()
     assert (valid["upper_ci_95"] <= valid["upper_ci_99_8"] + 1e-12).all()
     assert np.isfinite(valid[["lower_ci_95", "upper_ci_95"]].to_numpy()).all()

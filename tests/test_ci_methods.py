@@ -22,8 +22,10 @@ PIM = VALIDATION / "pheindicatormethods"
 
 # European Standard Population 2013, 19 bands 0-4 ... 85-89, 90+: an INPUT of the DSR tests
 # (PHEindicatormethods data-raw/LoadTestdata.R, quoted in the validation README).
-ESP2013 = np.array([5000, 5500, 5500, 5500, 6000, 6000, 6500, 7000, 7000, 7000, 7000,
-                    6500, 6000, 5500, 5000, 4000, 2500, 1500, 1000], dtype=float)
+ESP2013 = np.array(
+    [5000, 5500, 5500, 5500, 6000, 6000, 6500, 7000, 7000, 7000, 7000, 6500, 6000, 5500, 5000, 4000, 2500, 1500, 1000],
+    dtype=float,
+)
 
 RTOL = 1e-8  # testthat tolerance is sqrt(.Machine$double.eps) ~ 1.49e-8 (README)
 LEVELS = {"95_0": 0.95, "99_8": 0.998}
@@ -44,8 +46,9 @@ def read(name: str) -> pd.DataFrame:
 
 def close(actual, expected, rtol: float = RTOL) -> None:
     """assert_allclose on float arrays, NaN must match NaN."""
-    assert_allclose(np.asarray(actual, dtype=float), np.asarray(expected, dtype=float),
-                    rtol=rtol, atol=0, equal_nan=True)
+    assert_allclose(
+        np.asarray(actual, dtype=float), np.asarray(expected, dtype=float), rtol=rtol, atol=0, equal_nan=True
+    )
 
 
 def labels(column) -> list:
@@ -108,9 +111,7 @@ def test_wilson_confidence_one_gives_whole_range():
 def test_proportion_rows(tag):
     # Rows 1-8 proportion of 1, rows 9-16 percentage, rows 17-19 NA inputs -> all NA.
     data = read("testdata_Proportion__testdata_Prop.csv")
-    value, lower, upper = ci.wilson_interval(
-        data["Numerator"], data["Denominator"], LEVELS[tag], data["multiplier"]
-    )
+    value, lower, upper = ci.wilson_interval(data["Numerator"], data["Denominator"], LEVELS[tag], data["multiplier"])
     close(value, data["value"])
     close(lower, data[f"lower{tag}cl"])
     close(upper, data[f"upper{tag}cl"])
@@ -127,9 +128,12 @@ def test_proportion_grouped_rows():
     summed = sum_keep_na(raw, "Area", ["Numerator", "Denominator"]).loc[expected["Area"]]
     close(summed["Numerator"], expected["Numerator"], rtol=0)
     close(summed["Denominator"], expected["Denominator"], rtol=0)
-    value, lower, upper = ci.wilson_interval(summed["Numerator"], summed["Denominator"],
-                                             percent(expected["confidence"])[0],
-                                             expected["multiplier"].to_numpy())
+    value, lower, upper = ci.wilson_interval(
+        summed["Numerator"],
+        summed["Denominator"],
+        percent(expected["confidence"])[0],
+        expected["multiplier"].to_numpy(),
+    )
     close(value, expected["value"])
     close(lower, expected["lowercl"])
     close(upper, expected["uppercl"])
@@ -171,7 +175,9 @@ def test_rate_grouped_rows():
     close(summed["Numerator"], expected["Numerator"], rtol=0)
     close(summed["Denominator"], expected["Denominator"], rtol=0)
     value, lower, upper, method = ci.crude_rate_interval(
-        summed["Numerator"], summed["Denominator"], percent(expected["confidence"])[0],
+        summed["Numerator"],
+        summed["Denominator"],
+        percent(expected["confidence"])[0],
         expected["multiplier"].to_numpy(),
     )
     close(value, expected["value"])
@@ -228,15 +234,15 @@ def check_dsr(result: pd.DataFrame, expected: pd.DataFrame, tags=tuple(LEVELS)) 
         close(result[f"upper{tag}"], expected[f"upper{tag}cl"])
     # method text, or the statistic text "dsr NA for total count < 10" when suppressed
     suppressed = expected["statistic"] == ci.DSR_NA_TEXT
-    assert list(result["method"]) == list(expected["statistic"].where(suppressed,
-                                                                      expected["method"]))
+    assert list(result["method"]) == list(expected["statistic"].where(suppressed, expected["method"]))
 
 
 def both_levels(make) -> pd.DataFrame:
     """Run a DSR function at 95% and 99.8% and put the limits side by side."""
     first, second = make(0.95), make(0.998)
-    return first.assign(lower95_0=first["lower"], upper95_0=first["upper"],
-                        lower99_8=second["lower"], upper99_8=second["upper"])
+    return first.assign(
+        lower95_0=first["lower"], upper95_0=first["upper"], lower99_8=second["lower"], upper99_8=second["upper"]
+    )
 
 
 @pytest.mark.parametrize(("multiplier", "rows"), [(10000, [0, 1, 2]), (100000, [4, 5, 6])])
@@ -255,8 +261,12 @@ def test_dsr_esp1976_rows(multiplier, row):
     # 10x too large (README). That quirk is asserted explicitly below.
     data = read("testdata_DSR_ISR__testdata_1976.csv")
     expected = read("testdata_DSR_ISR__testresults_DSR.csv").iloc[[row]]
-    make = lambda conf: ci.dobson_dsr(data["count"], data["pop"], data["esp1976"],  # noqa: E731
-                                      ["testdata_1976"] * len(data), conf, multiplier)
+
+    def make(conf):
+        return ci.dobson_dsr(
+            data["count"], data["pop"], data["esp1976"], ["testdata_1976"] * len(data), conf, multiplier
+        )
+
     result = both_levels(make)
     check_dsr(result, expected, tags=("95_0",))
     close(10 * result["lower99_8"].to_numpy(), expected["lower99_8cl"])
@@ -273,8 +283,9 @@ def test_dsr_nonindependent_rows():
     assert freq["f4"].fillna(0)[data["area"] != "testdata_nonind_big"].eq(0).all()
     close(freq.fillna(0).to_numpy() @ np.arange(1, 5), data["count"], rtol=0)
     stdpop = np.tile(ESP2013, data["area"].nunique())
-    result = both_levels(lambda conf: ci.dobson_dsr_nonindependent(
-        freq, data["pop"], stdpop, data["area"], confidence=conf))
+    result = both_levels(
+        lambda conf: ci.dobson_dsr_nonindependent(freq, data["pop"], stdpop, data["area"], confidence=conf)
+    )
     check_dsr(result, expected)
 
 
@@ -313,9 +324,11 @@ def check_isr(result: pd.DataFrame, expected: pd.DataFrame, tags=tuple(LEVELS)) 
 
 
 def isr_levels(data, reference, rate_multiplier) -> pd.DataFrame:
-    return both_levels(lambda conf: ci.isr_from_age_bands(
-        data["count"], data["pop"], data["refcount"], data["refpop"], data["area"],
-        conf, reference, rate_multiplier))
+    return both_levels(
+        lambda conf: ci.isr_from_age_bands(
+            data["count"], data["pop"], data["refcount"], data["refpop"], data["area"], conf, reference, rate_multiplier
+        )
+    )
 
 
 @pytest.mark.parametrize("case", ISR_CASES)
@@ -341,31 +354,32 @@ def test_isr_observed_totals_rows():
     data = with_reference(read("testdata_DSR_ISR__testdata_multiarea.csv"))
     lookup = read("testdata_DSR_ISR__testdata_multiarea_lookup.csv").set_index("area")
     expected = read("testdata_DSR_ISR__testresults_ISR.csv").iloc[9:12]
-    bands = ci.isr_from_age_bands(data["count"], data["pop"], data["refcount"], data["refpop"],
-                                  data["area"], reference=100)
+    bands = ci.isr_from_age_bands(
+        data["count"], data["pop"], data["refcount"], data["refpop"], data["area"], reference=100
+    )
     observed = lookup.loc[expected["area"], "total_count"]
     for tag, conf in LEVELS.items():
-        value, lower, upper, method = ci.isr_interval(
-            observed, bands.loc[expected["area"], "expected"], conf, 100)
+        value, lower, upper, method = ci.isr_interval(observed, bands.loc[expected["area"], "expected"], conf, 100)
         close(value, expected["value"])
         close(lower, expected[f"lower{tag}cl"])
         close(upper, expected[f"upper{tag}cl"])
         assert list(method) == list(expected["method"])
 
 
-@pytest.mark.parametrize(("rows", "reference", "rate_multiplier"),
-                         [([12, 13], 1.0, 100000), ([14, 15], 100.0, None)])
+@pytest.mark.parametrize(("rows", "reference", "rate_multiplier"), [([12, 13], 1.0, 100000), ([14, 15], 100.0, None)])
 def test_isr_zero_population_rows(rows, reference, rate_multiplier):
     # testresults_ISR rows 13-16 (95% only): testdata_err2, Area1 has population 0 in band 5-9;
     # that band adds nothing to E while its 25 events still count as observed.
     data = read("testdata_DSR_ISR__testdata_err2.csv")
     ref = read("testdata_DSR_ISR__refdata.csv")
     n_areas = data["area"].nunique()
-    data = data.assign(refcount=np.tile(ref["refcount"], n_areas),
-                       refpop=np.tile(ref["refpop"], n_areas))  # bands in refdata order
+    data = data.assign(
+        refcount=np.tile(ref["refcount"], n_areas), refpop=np.tile(ref["refpop"], n_areas)
+    )  # bands in refdata order
     expected = read("testdata_DSR_ISR__testresults_ISR.csv").iloc[rows]
-    result = ci.isr_from_age_bands(data["count"], data["pop"], data["refcount"], data["refpop"],
-                                   data["area"], 0.95, reference, rate_multiplier)
+    result = ci.isr_from_age_bands(
+        data["count"], data["pop"], data["refcount"], data["refpop"], data["area"], 0.95, reference, rate_multiplier
+    )
     result = result.rename(columns={"lower": "lower95_0", "upper": "upper95_0"})
     check_isr(result, expected, tags=("95_0",))
     assert expected["lower99_8cl"].isna().all()
@@ -391,15 +405,13 @@ def test_life_expectancy_df1_all_ages():
     # qnorm(0.975) limits differ by ~5e-6 years, equal at 4 dp). pops_used/dths_used are
     # plain cumulative sums of the inputs and are not part of this API.
     data = read("le_chiang_testvector_df1.csv")
-    result = ci.chiang_life_expectancy(data["deaths"], data["pops"], data["startage"],
-                                       ["df1"] * len(data), le_age=None)
+    result = ci.chiang_life_expectancy(data["deaths"], data["pops"], data["startage"], ["df1"] * len(data), le_age=None)
     close(result["start_age"], data["startage"], rtol=0)
     assert_array_equal(le_round(result["value"]), le_round(data["value"]))
     assert_array_equal(le_round(result["lower"]), le_round(data["lowercl"]))
     assert_array_equal(le_round(result["upper"]), le_round(data["uppercl"]))
     assert (result["method"] == ci.LE_METHOD).all()
-    at_birth = ci.chiang_life_expectancy(data["deaths"], data["pops"], data["startage"],
-                                         ["df1"] * len(data))
+    at_birth = ci.chiang_life_expectancy(data["deaths"], data["pops"], data["startage"], ["df1"] * len(data))
     assert_array_equal(le_round(at_birth["value"]), le_round(data["value"].iloc[:1]))
 
 
@@ -407,10 +419,12 @@ def test_life_expectancy_wide_cis():
     # Area 2: values blank from age 40 (1.96 SE > 10) but limits reported; Area 1: deaths >
     # population at 90+, whole area NA. R lists Area 1 after Area 2, so align on keys.
     data = read("le_chiang_testvector_widecis.csv")
-    result = ci.chiang_life_expectancy(data["deaths"], data["pops"], data["startage"],
-                                       data["area"], le_age=None).reset_index()
-    merged = data.merge(result, left_on=["area", "startage"], right_on=["group", "start_age"],
-                        how="left", validate="1:1")
+    result = ci.chiang_life_expectancy(
+        data["deaths"], data["pops"], data["startage"], data["area"], le_age=None
+    ).reset_index()
+    merged = data.merge(
+        result, left_on=["area", "startage"], right_on=["group", "start_age"], how="left", validate="1:1"
+    )
     assert_array_equal(le_round(merged["value_y"]), le_round(merged["value_x"]))
     assert_array_equal(le_round(merged["lower"]), le_round(merged["lower95_0cl"]))
     assert_array_equal(le_round(merged["upper"]), le_round(merged["upper95_0cl"]))
@@ -420,12 +434,16 @@ def test_life_expectancy_wide_cis():
     assert merged.loc[merged["area"] == "Area 1", "note"].str.contains("deaths exceed").all()
 
 
-@pytest.mark.parametrize(("change", "reason"), [
-    (lambda d: d.assign(deaths=d["deaths"].where(d.index != 3, -1)), "negative deaths"),
-    (lambda d: d.assign(pops=d["pops"].where(d.index != 5, 0)), "population <= 0"),
-    (lambda d: d.iloc[:-1], "20 age bands"),
-    (lambda d: d.assign(deaths=1, pops=250), "5000 or fewer"),
-], ids=["negative-deaths", "zero-population", "19-bands", "small-population"])
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        (lambda d: d.assign(deaths=d["deaths"].where(d.index != 3, -1)), "negative deaths"),
+        (lambda d: d.assign(pops=d["pops"].where(d.index != 5, 0)), "population <= 0"),
+        (lambda d: d.iloc[:-1], "20 age bands"),
+        (lambda d: d.assign(deaths=1, pops=250), "5000 or fewer"),
+    ],
+    ids=["negative-deaths", "zero-population", "19-bands", "small-population"],
+)
 def test_life_expectancy_group_suppression(change, reason):
     # Rules tested in R without data files, applied to the df1 inputs (second group untouched).
     data = read("le_chiang_testvector_df1.csv")
@@ -470,5 +488,4 @@ def test_quantile_bad_polarity_rows_raise():
     data = read("testdata_Quantiles__testdata_Quantiles.csv")
     bad = data[data["Test"] == "BadPolarity"]
     with pytest.raises(ValueError, match="invert"):
-        ci.quantile_category(bad["Value"], bad["IndSexRef"], 7,
-                             bad["Polarity"].eq("True").to_numpy())
+        ci.quantile_category(bad["Value"], bad["IndSexRef"], 7, bad["Polarity"].eq("True").to_numpy())

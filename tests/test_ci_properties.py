@@ -24,8 +24,7 @@ def proportions(draw):
     return float(x), float(n)
 
 
-counts = st.one_of(st.integers(min_value=0, max_value=20),
-                   st.integers(min_value=0, max_value=10**7))
+counts = st.one_of(st.integers(min_value=0, max_value=20), st.integers(min_value=0, max_value=10**7))
 positive = st.floats(min_value=1e-3, max_value=1e9, allow_nan=False, allow_infinity=False)
 
 
@@ -78,8 +77,7 @@ def test_wilson_count_zero_and_count_equal_denominator(n):
 @FAST
 @given(counts, positive, multipliers, confidences)
 def test_crude_rate_ordered(count, denominator, multiplier, confidence):
-    value, lower, upper, method = ci.crude_rate_interval(count, denominator, confidence,
-                                                         multiplier)
+    value, lower, upper, method = ci.crude_rate_interval(count, denominator, confidence, multiplier)
     ordered(np.nan_to_num(lower, nan=0.0), value, upper)
     assert method.item() == ("Exact" if count < 10 else "Byars")
 
@@ -118,8 +116,10 @@ def test_poisson_count_limits_bracket_count(count):
 
 
 @FAST
-@given(st.lists(st.integers(min_value=0, max_value=500), min_size=19, max_size=19),
-       st.lists(st.integers(min_value=1, max_value=10**5), min_size=19, max_size=19))
+@given(
+    st.lists(st.integers(min_value=0, max_value=500), min_size=19, max_size=19),
+    st.lists(st.integers(min_value=1, max_value=10**5), min_size=19, max_size=19),
+)
 def test_dsr_ordered(counts_by_band, pops_by_band):
     stdpop = np.linspace(5000, 1000, 19)
     result = ci.dobson_dsr(counts_by_band, pops_by_band, stdpop, ["a"] * 19)
@@ -135,13 +135,15 @@ def test_dsr_ordered(counts_by_band, pops_by_band):
 
 def test_nan_in_nan_out():
     nan = np.nan
-    for result in (ci.wilson_interval([nan, 1, nan], [10, nan, nan]),
-                   ci.crude_rate_interval([nan, 1], [10, nan])[:3],
-                   ci.isr_interval([nan, 1], [10, nan])[:3],
-                   ci.byars_interval([nan]),
-                   ci.exact_poisson_interval([nan]),
-                   ci.poisson_count_interval([nan])[:2],
-                   ci.t_mean_interval_from_summary([nan, nan], [1, nan], [5, nan])):
+    for result in (
+        ci.wilson_interval([nan, 1, nan], [10, nan, nan]),
+        ci.crude_rate_interval([nan, 1], [10, nan])[:3],
+        ci.isr_interval([nan, 1], [10, nan])[:3],
+        ci.byars_interval([nan]),
+        ci.exact_poisson_interval([nan]),
+        ci.poisson_count_interval([nan])[:2],
+        ci.t_mean_interval_from_summary([nan, nan], [1, nan], [5, nan]),
+    ):
         for array in result:
             assert np.isnan(array).all()
     value, lower, upper = ci.t_mean_interval_from_summary([1, 1], [nan, 1], [5, nan])
@@ -176,28 +178,33 @@ def test_t_mean_needs_two_observations():
 # ------------------------------------------------------------------- invalid inputs
 
 
-@pytest.mark.parametrize(("call", "message"), [
-    (lambda: ci.wilson_interval(-1, 10), "count must be >= 0"),
-    (lambda: ci.wilson_interval(11, 10), "count must not exceed denominator"),
-    (lambda: ci.wilson_interval(1, 0), "denominator must be > 0"),
-    (lambda: ci.wilson_interval(1, -5), "denominator must be > 0"),
-    (lambda: ci.crude_rate_interval(-1, 10), "count must be >= 0"),
-    (lambda: ci.crude_rate_interval(1, 0), "denominator must be > 0"),
-    (lambda: ci.isr_interval(-1, 10), "observed count must be >= 0"),
-    (lambda: ci.isr_interval(1, 0), "expected count must be > 0"),
-    (lambda: ci.byars_interval(-2), "count must be >= 0"),
-    (lambda: ci.exact_poisson_interval(-2), "count must be >= 0"),
-    (lambda: ci.z_value(0.5), "confidence must be between"),
-    (lambda: ci.z_value(101), "confidence must be between"),
-    (lambda: ci.wilson_interval(1, 10, confidence=0.8), "confidence must be between"),
-    (lambda: ci.dobson_dsr([1, 2], [0, 5], [1, 1], ["a", "a"]), "population must be > 0"),
-    (lambda: ci.dobson_dsr([1, -2], [5, 5], [1, 1], ["a", "a"]), "count must be >= 0"),
-    (lambda: ci.dobson_dsr([1, 2], [5, 5], [1, 1], ["a"]), "groups has 1 entries"),
-    (lambda: ci.t_mean_interval_from_summary(1, -1, 5), "standard deviation must be >= 0"),
-    (lambda: ci.quantile_category([1, 2], None, 0), "n_quantiles must be a positive integer"),
-    (lambda: ci.chiang_life_expectancy([1] * 20, [300] * 20, ci.LE_START_AGES, ["a"] * 20,
-                                       le_age=3), "le_age must be one of"),
-])
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: ci.wilson_interval(-1, 10), "count must be >= 0"),
+        (lambda: ci.wilson_interval(11, 10), "count must not exceed denominator"),
+        (lambda: ci.wilson_interval(1, 0), "denominator must be > 0"),
+        (lambda: ci.wilson_interval(1, -5), "denominator must be > 0"),
+        (lambda: ci.crude_rate_interval(-1, 10), "count must be >= 0"),
+        (lambda: ci.crude_rate_interval(1, 0), "denominator must be > 0"),
+        (lambda: ci.isr_interval(-1, 10), "observed count must be >= 0"),
+        (lambda: ci.isr_interval(1, 0), "expected count must be > 0"),
+        (lambda: ci.byars_interval(-2), "count must be >= 0"),
+        (lambda: ci.exact_poisson_interval(-2), "count must be >= 0"),
+        (lambda: ci.z_value(0.5), "confidence must be between"),
+        (lambda: ci.z_value(101), "confidence must be between"),
+        (lambda: ci.wilson_interval(1, 10, confidence=0.8), "confidence must be between"),
+        (lambda: ci.dobson_dsr([1, 2], [0, 5], [1, 1], ["a", "a"]), "population must be > 0"),
+        (lambda: ci.dobson_dsr([1, -2], [5, 5], [1, 1], ["a", "a"]), "count must be >= 0"),
+        (lambda: ci.dobson_dsr([1, 2], [5, 5], [1, 1], ["a"]), "groups has 1 entries"),
+        (lambda: ci.t_mean_interval_from_summary(1, -1, 5), "standard deviation must be >= 0"),
+        (lambda: ci.quantile_category([1, 2], None, 0), "n_quantiles must be a positive integer"),
+        (
+            lambda: ci.chiang_life_expectancy([1] * 20, [300] * 20, ci.LE_START_AGES, ["a"] * 20, le_age=3),
+            "le_age must be one of",
+        ),
+    ],
+)
 def test_invalid_inputs_raise_clear_errors(call, message):
     with pytest.raises(ValueError, match=message):
         call()

@@ -103,7 +103,9 @@ def test_benchmark_formats(runner, demo_csv, tmp_path):
 def test_benchmark_with_comparator(runner, demo_csv, tmp_path):
     group = tmp_path / "group.yaml"
     group.write_text("name: Neighbours\nareas: [E06000002, E06000003, E06000004, E06000005, E06000009]\n")
-    result = runner.invoke(cli, ["benchmark", "--data", str(demo_csv), "--area", "E06000001", "--comparator", str(group)])
+    result = runner.invoke(
+        cli, ["benchmark", "--data", str(demo_csv), "--area", "E06000001", "--comparator", str(group)]
+    )
     assert result.exit_code == 0, result.output
     assert "comparator_name,comparator_value,compared_to_comparator" in result.stdout.splitlines()[0]
     bad = tmp_path / "bad.yaml"

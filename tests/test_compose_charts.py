@@ -44,14 +44,22 @@ def test_formatting():
 
 def test_key_message_wording_follows_the_label():
     assert narrative.key_message("Active adults", "70.2%", "2023/24", "Better 99.8%", "67.1%") == (
-        "Active adults: 70.2% in 2023/24, significantly better than England (67.1%) (at the 99.8% level).")
+        "Active adults: 70.2% in 2023/24, significantly better than England (67.1%) (at the 99.8% level)."
+    )
     assert "similar to England (5.0%)" in narrative.key_message("X", "5.1%", "2023", "Similar", "5.0%")
     assert "in the best fifth of authorities" in narrative.key_message("X", "5.1%", "2023", "Best quintile", "5.0%")
-    assert narrative.is_strength("Better 95%") and narrative.is_to_develop("Worst quintile") and not narrative.is_strength("Higher")
+    assert (
+        narrative.is_strength("Better 95%")
+        and narrative.is_to_develop("Worst quintile")
+        and not narrative.is_strength("Higher")
+    )
 
 
 def test_markers_read_in_greyscale():
-    shapes = {label: marker_for(label, THEME).shape for label in ("Better", "Similar", "Worse", "Best quintile", "Not compared")}
+    shapes = {
+        label: marker_for(label, THEME).shape
+        for label in ("Better", "Similar", "Worse", "Best quintile", "Not compared")
+    }
     assert shapes == {"Better": "^", "Similar": "o", "Worse": "v", "Best quintile": "s", "Not compared": "o"}
     assert marker_for("Not compared", THEME).colour.upper() == "#FFFFFF"
 
@@ -64,8 +72,10 @@ def test_spine_svg_has_text_free_shapes_and_keeps_alt():
 
 
 def test_bar_chart_text_stays_text_and_dollars_are_literal():
-    bars = (Bar("Area $x$ & <b>", 50.0, 45.0, 55.0, marker_for("Similar", THEME), True),
-            Bar("Other", 60.0, 58.0, 62.0, marker_for("Better", THEME)))
+    bars = (
+        Bar("Area $x$ & <b>", 50.0, 45.0, 55.0, marker_for("Similar", THEME), True),
+        Bar("Other", 60.0, 58.0, 62.0, marker_for("Better", THEME)),
+    )
     image = draw_bars(BarChart("b", bars, 52.0, "Percentage", "alt"), THEME)
     assert "Area $x$ &amp; &lt;b&gt;" in image.svg and "England" in image.svg
     assert "<text" in image.svg and "font-family" in image.svg

@@ -53,7 +53,9 @@ def test_current_header_with_quoted_newlines_and_categories(validation_dir):
 
 
 def test_older_underscore_header(validation_dir):
-    data = load_indicator_data(validation_dir / "fingertips" / "jezzaay_mental-health-analysis__suicides__north_east.csv")
+    data = load_indicator_data(
+        validation_dir / "fingertips" / "jezzaay_mental-health-analysis__suicides__north_east.csv"
+    )
     rows = select_series(data.frame, "41001", "Male", "10+ yrs")
     assert set(rows["period"]) == {"2015 - 17"}
     assert rows["compared_to_england"].isin(["Similar", "Higher", "Lower", "Not compared"]).all()
@@ -65,9 +67,45 @@ def write(tmp_path, body: str, header: str = HEADER, name="data.csv", encoding="
     return path
 
 
-def row(area="E06000001", value="50", count="50", denominator="100", period="2022", indicator="1", parent="E12000001", lower="", upper=""):
-    cells = [indicator, "Ind", parent, "", area, "Name", "County & UA", "Persons", "All ages", "", "", period,
-             value, lower, upper, "", "", count, denominator, "", "", "", "", "20220000", "", ""]
+def row(
+    area="E06000001",
+    value="50",
+    count="50",
+    denominator="100",
+    period="2022",
+    indicator="1",
+    parent="E12000001",
+    lower="",
+    upper="",
+):
+    cells = [
+        indicator,
+        "Ind",
+        parent,
+        "",
+        area,
+        "Name",
+        "County & UA",
+        "Persons",
+        "All ages",
+        "",
+        "",
+        period,
+        value,
+        lower,
+        upper,
+        "",
+        "",
+        count,
+        denominator,
+        "",
+        "",
+        "",
+        "",
+        "20220000",
+        "",
+        "",
+    ]
     return ",".join(cells) + "\n"
 
 
@@ -90,7 +128,9 @@ def test_short_rows_are_padded(tmp_path):
 
 def test_non_numeric_value_names_line_and_column(tmp_path):
     _, found = messages(tmp_path, row() + row(area="E06000002", count="abc"))
-    assert found == [f"{tmp_path / 'data.csv'}:3: Count: 'abc' is not a number; use digits with a '.' decimal point, or leave it blank if missing"]
+    assert found == [
+        f"{tmp_path / 'data.csv'}:3: Count: 'abc' is not a number; use digits with a '.' decimal point, or leave it blank if missing"
+    ]
 
 
 def test_negative_count_and_denominator(tmp_path):
@@ -101,7 +141,9 @@ def test_negative_count_and_denominator(tmp_path):
 
 def test_swapped_limits(tmp_path):
     _, found = messages(tmp_path, row(lower="60", upper="40"))
-    assert found == [f"{tmp_path / 'data.csv'}:2: Lower CI 95.0 limit: 60 is greater than the upper 95% limit; check the two limits are not swapped"]
+    assert found == [
+        f"{tmp_path / 'data.csv'}:2: Lower CI 95.0 limit: 60 is greater than the upper 95% limit; check the two limits are not swapped"
+    ]
 
 
 def test_duplicates_differing_only_by_parent_are_merged(tmp_path):
@@ -152,8 +194,20 @@ def test_spec_checks_count_over_denominator_and_missing_series(tmp_path, write_s
     folder = write_spec(fingertips_id=1, age="All ages")
     write_spec(name="other", id="other", fingertips_id=2, age="All ages")
     specs = load_specs(folder)
-    data = load_indicator_data(write(tmp_path, row(count="120", denominator="100") + row(area="E06000002", denominator="0")))
+    data = load_indicator_data(
+        write(tmp_path, row(count="120", denominator="100") + row(area="E06000002", denominator="0"))
+    )
     found = [str(p) for p in check_against_specs(data, specs)]
-    assert any(m.endswith(":2: Count: 120 is greater than the denominator 100; sample_indicator is a proportion, so the count cannot exceed it") for m in found)
-    assert any(m.endswith(":3: Denominator: is 0 for sample_indicator; a proportion needs a positive denominator (leave it blank if unknown)") for m in found)
+    assert any(
+        m.endswith(
+            ":2: Count: 120 is greater than the denominator 100; sample_indicator is a proportion, so the count cannot exceed it"
+        )
+        for m in found
+    )
+    assert any(
+        m.endswith(
+            ":3: Denominator: is 0 for sample_indicator; a proportion needs a positive denominator (leave it blank if unknown)"
+        )
+        for m in found
+    )
     assert any("other: indicator missing from the data: no rows have Indicator ID 2" in m for m in found)

@@ -41,14 +41,18 @@ def test_same_seed_same_bytes_in_separate_processes(tmp_path):
     outputs = []
     for name in ("a.csv", "b.csv"):
         target = tmp_path / name
-        subprocess.run([sys.executable, "-m", "reportgen", "demo-data", "--out", str(target)], check=True, capture_output=True)
+        subprocess.run(
+            [sys.executable, "-m", "reportgen", "demo-data", "--out", str(target)], check=True, capture_output=True
+        )
         outputs.append(target.read_bytes())
     assert outputs[0] == outputs[1] and len(outputs[0]) > 1_000_000
 
 
 def test_different_seed_different_data(specs):
     geo = load_geography()
-    assert demo_csv_text(generate_demo_frame(specs[:2], geo, 1)) != demo_csv_text(generate_demo_frame(specs[:2], geo, 2))
+    assert demo_csv_text(generate_demo_frame(specs[:2], geo, 1)) != demo_csv_text(
+        generate_demo_frame(specs[:2], geo, 2)
+    )
 
 
 def test_every_indicator_area_and_period_present(demo, specs):

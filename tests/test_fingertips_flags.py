@@ -23,10 +23,29 @@ from reportgen.stats.benchmark import benchmark_table
 
 def make_spec(id_, fingertips_id, value_type, polarity, sex, age, multiplier=100000.0):
     return IndicatorSpec(
-        id=id_, fingertips_id=fingertips_id, name=id_, short_name=id_, domain="Health", definition="d",
-        rationale="r", source="s", unit="per 100,000", decimals=1, value_type=value_type, multiplier=multiplier,
-        polarity=polarity, comparison="ci95", sex=sex, age=age, order=1, caveats="", licence="", source_url="",
-        provides_population=False, demo=None, path="test",
+        id=id_,
+        fingertips_id=fingertips_id,
+        name=id_,
+        short_name=id_,
+        domain="Health",
+        definition="d",
+        rationale="r",
+        source="s",
+        unit="per 100,000",
+        decimals=1,
+        value_type=value_type,
+        multiplier=multiplier,
+        polarity=polarity,
+        comparison="ci95",
+        sex=sex,
+        age=age,
+        order=1,
+        caveats="",
+        licence="",
+        source_url="",
+        provides_population=False,
+        demo=None,
+        path="test",
     )
 
 
@@ -58,8 +77,19 @@ def published_vs_computed(data, specs) -> pd.DataFrame:
     """Authority rows with the published flags next to ours."""
     table = benchmark_table(data, specs, load_geography())
     table = table[table["area_type"] == "UTLA"]
-    source = data.frame[data.frame["category_type"] == ""].set_index(["indicator_id", "sex", "age", "area_code", "period"])
-    keys = list(zip(table["fingertips_id"].astype(str), table["sex"], table["age"], table["area_code"], table["period"], strict=True))
+    source = data.frame[data.frame["category_type"] == ""].set_index(
+        ["indicator_id", "sex", "age", "area_code", "period"]
+    )
+    keys = list(
+        zip(
+            table["fingertips_id"].astype(str),
+            table["sex"],
+            table["age"],
+            table["area_code"],
+            table["period"],
+            strict=True,
+        )
+    )
     return table.assign(
         published_england=source.loc[keys, "compared_to_england"].to_numpy(),
         published_region=source.loc[keys, "compared_to_parent"].to_numpy(),

@@ -39,11 +39,19 @@ def test_april_2023_changes_are_present():
         assert old not in names and not geo.lookup(old).current
 
 
-@pytest.mark.parametrize("text,code", [
-    ("E06000001", "E06000001"), ("e06000001", "E06000001"), ("hartlepool", "E06000001"),
-    ("HARTLEPOOL", "E06000001"), ("Kingston upon Hull, City of", "E06000010"), ("Hull", "E06000010"),
-    ("Bournemouth, Christchurch and Poole", "E06000058"), ("County Durham", "E06000047"),
-])
+@pytest.mark.parametrize(
+    "text,code",
+    [
+        ("E06000001", "E06000001"),
+        ("e06000001", "E06000001"),
+        ("hartlepool", "E06000001"),
+        ("HARTLEPOOL", "E06000001"),
+        ("Kingston upon Hull, City of", "E06000010"),
+        ("Hull", "E06000010"),
+        ("Bournemouth, Christchurch and Poole", "E06000058"),
+        ("County Durham", "E06000047"),
+    ],
+)
 def test_resolve(text, code):
     assert load_geography().resolve(text).code == code
 
@@ -52,7 +60,10 @@ def test_ambiguous_name_lists_matches():
     with pytest.raises(AreaError) as info:
         load_geography().resolve("Northamptonshire")
     assert "ambiguous" in info.value.message
-    assert "North Northamptonshire (E06000061)" in info.value.message and "West Northamptonshire (E06000062)" in info.value.message
+    assert (
+        "North Northamptonshire (E06000061)" in info.value.message
+        and "West Northamptonshire (E06000062)" in info.value.message
+    )
 
 
 def test_unknown_name_suggests_closest():

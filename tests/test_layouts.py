@@ -36,7 +36,11 @@ def council_layouts(tmp_path) -> Path:
     (folder / "static").mkdir(parents=True)
     (folder / "static" / "logo.svg").write_text(LOGO)
     theme = yaml.safe_load((default_layouts_dir() / "theme.yaml").read_text())
-    theme.update(organisation="Anytown Council Public Health Intelligence", logo="static/logo.svg", logo_alt="Anytown Council logo")
+    theme.update(
+        organisation="Anytown Council Public Health Intelligence",
+        logo="static/logo.svg",
+        logo_alt="Anytown Council logo",
+    )
     theme["palettes"]["fingertips"]["comparison"]["Similar"] = "#123456"
     (folder / "theme.yaml").write_text(yaml.safe_dump(theme, sort_keys=False))
     return folder
@@ -65,8 +69,24 @@ def test_badge_text_contrast():
 
 def test_build_with_council_layouts_and_palette(runner, demo_csv, few_specs, council_layouts, tmp_path):
     out = tmp_path / "out"
-    result = runner.invoke(cli, ["build", "--area", "Hartlepool", "--data", str(demo_csv), "--specs", str(few_specs),
-                                 "--layouts", str(council_layouts), "--palette", "colourblind", "--out", str(out)])
+    result = runner.invoke(
+        cli,
+        [
+            "build",
+            "--area",
+            "Hartlepool",
+            "--data",
+            str(demo_csv),
+            "--specs",
+            str(few_specs),
+            "--layouts",
+            str(council_layouts),
+            "--palette",
+            "colourblind",
+            "--out",
+            str(out),
+        ],
+    )
     assert result.exit_code == 0, result.output
     path = Path(result.stdout.strip())
     document = pdfium.PdfDocument(str(path))
@@ -95,5 +115,18 @@ def _has_alt(pdf: pikepdf.Pdf, text: str) -> bool:
 
 
 def test_missing_layouts_folder_is_a_clear_error(runner, demo_csv, tmp_path):
-    result = runner.invoke(cli, ["build", "--area", "Hartlepool", "--data", str(demo_csv), "--layouts", str(tmp_path / "nope"), "--out", str(tmp_path)])
+    result = runner.invoke(
+        cli,
+        [
+            "build",
+            "--area",
+            "Hartlepool",
+            "--data",
+            str(demo_csv),
+            "--layouts",
+            str(tmp_path / "nope"),
+            "--out",
+            str(tmp_path),
+        ],
+    )
     assert result.exit_code == 1 and "Layouts directory" in result.stderr and "does not exist" in result.stderr

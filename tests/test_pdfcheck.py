@@ -183,9 +183,7 @@ def helvetica_pdf(path: Path) -> Path:
     """Page 1 uses Helvetica directly; page 2 only through a self-referencing Form XObject."""
     pdf = pikepdf.new()
     helvetica = pdf.make_indirect(
-        pikepdf.Dictionary(
-            Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1, BaseFont=pikepdf.Name.Helvetica
-        )
+        pikepdf.Dictionary(Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1, BaseFont=pikepdf.Name.Helvetica)
     )
     text = b"BT /F1 12 Tf 20 100 Td (Hello) Tj ET"
     page = pdf.add_blank_page(page_size=(200, 200))
@@ -193,9 +191,7 @@ def helvetica_pdf(path: Path) -> Path:
     page.obj.Contents = pdf.make_stream(text)
     form = pdf.make_stream(text, Type=pikepdf.Name.XObject, Subtype=pikepdf.Name.Form)
     form.BBox = [0, 0, 200, 200]
-    form.Resources = pikepdf.Dictionary(
-        Font=pikepdf.Dictionary(F1=helvetica), XObject=pikepdf.Dictionary(Fm0=form)
-    )
+    form.Resources = pikepdf.Dictionary(Font=pikepdf.Dictionary(F1=helvetica), XObject=pikepdf.Dictionary(Fm0=form))
     page = pdf.add_blank_page(page_size=(200, 200))
     page.obj.Resources = pikepdf.Dictionary(XObject=pikepdf.Dictionary(Fm0=form))
     page.obj.Contents = pdf.make_stream(b"/Fm0 Do")

@@ -29,8 +29,20 @@ def built(demo_csv, tmp_path_factory):
     from click.testing import CliRunner
 
     out = tmp_path_factory.mktemp("profile")
-    result = CliRunner().invoke(cli, ["build", "--area", "Hartlepool", "--data", str(demo_csv), "--out", str(out),
-                                      "--author", "Public Health Intelligence"])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "build",
+            "--area",
+            "Hartlepool",
+            "--data",
+            str(demo_csv),
+            "--out",
+            str(out),
+            "--author",
+            "Public Health Intelligence",
+        ],
+    )
     assert result.exit_code == 0, result.output
     return Path(result.stdout.strip())
 
@@ -95,7 +107,9 @@ def test_numbers_in_the_text_equal_the_benchmark_table(pages, area_table):
         assert value in summary and england in summary, spec.id
         headline = fmt.with_unit(row["value"], spec.decimals, spec.unit)
         ci = fmt.interval(row["lower_ci_95"], row["upper_ci_95"], spec.decimals)
-        assert f"{headline} (95% CI {ci}) in {row['period']}" in domain_text.replace("\r\n", " ").replace("\n", " "), spec.id
+        assert f"{headline} (95% CI {ci}) in {row['period']}" in domain_text.replace("\r\n", " ").replace("\n", " "), (
+            spec.id
+        )
 
 
 def test_page_one_counts_and_messages_come_from_the_table(pages, area_table):
@@ -111,7 +125,9 @@ def test_page_one_counts_and_messages_come_from_the_table(pages, area_table):
     for spec in specs:
         row = rows[spec.id]
         label = str(row["compared_to_england"])
-        sentence_start = f"{spec.short_name}: {fmt.with_unit(row['value'], spec.decimals, spec.unit)} in {row['period']}"
+        sentence_start = (
+            f"{spec.short_name}: {fmt.with_unit(row['value'], spec.decimals, spec.unit)} in {row['period']}"
+        )
         flat = first.replace("\n", " ")
         if label.startswith(("Better", "Worse")):
             assert sentence_start in flat, spec.id
@@ -184,8 +200,22 @@ def test_builds_are_byte_identical_in_separate_processes(demo_csv, tmp_path):
     digests = []
     for name in ("a", "b"):
         out = tmp_path / name
-        subprocess.run([sys.executable, "-m", "reportgen", "build", "--area", "E06000047", "--data", str(demo_csv),
-                        "--out", str(out)], check=True, capture_output=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "reportgen",
+                "build",
+                "--area",
+                "E06000047",
+                "--data",
+                str(demo_csv),
+                "--out",
+                str(out),
+            ],
+            check=True,
+            capture_output=True,
+        )
         (pdf,) = out.glob("*/*.pdf")
         digests.append(hashlib.sha256(pdf.read_bytes()).hexdigest())
     assert digests[0] == digests[1]

@@ -13,10 +13,10 @@ from benchmark_helpers import HEADER, proportion_record, record
 from click.testing import CliRunner
 from conftest import VALID_SPEC
 
+from reportgen.assets import default_layouts_dir
 from reportgen.cli import cli
 from reportgen.geography import load_geography
 from reportgen.render import html_to_pdf, layout_search_path
-from reportgen.assets import default_layouts_dir
 
 pytestmark = pytest.mark.slow
 
@@ -37,8 +37,16 @@ CASES = {
 def write_specs(folder: Path) -> Path:
     folder.mkdir()
     for order, (key, name) in enumerate(CASES.items()):
-        spec = {**VALID_SPEC, "id": key, "fingertips_id": None, "name": name, "short_name": name,
-                "age": "All ages", "order": order, "domain": "Health" if order % 2 else "Place"}
+        spec = {
+            **VALID_SPEC,
+            "id": key,
+            "fingertips_id": None,
+            "name": name,
+            "short_name": name,
+            "age": "All ages",
+            "order": order,
+            "domain": "Health" if order % 2 else "Place",
+        }
         (folder / f"{key}.yaml").write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
     return folder
 
@@ -74,8 +82,9 @@ def built(tmp_path_factory):
         writer.writeheader()
         for key in CASES:
             writer.writerows(rows_for(key))
-    result = CliRunner().invoke(cli, ["build", "--area", HOSTILE_CODE, "--data", str(data), "--specs", str(specs),
-                                      "--out", str(folder / "out")])
+    result = CliRunner().invoke(
+        cli, ["build", "--area", HOSTILE_CODE, "--data", str(data), "--specs", str(specs), "--out", str(folder / "out")]
+    )
     assert result.exit_code == 0, result.output
     path = Path(result.stdout.strip().splitlines()[-1])
     document = pdfium.PdfDocument(str(path))
@@ -89,7 +98,7 @@ def section(text: str, name: str) -> str:
     start = text.index(name, text.index("Health") if "Health" in text else 0)
     following = [text.find(other, start + 1) for other in CASES.values() if other != name]
     ends = [i for i in following if i > start]
-    return text[start: min(ends) if ends else len(text)]
+    return text[start : min(ends) if ends else len(text)]
 
 
 def test_builds_and_names_the_unknown_area_literally(built):

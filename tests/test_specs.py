@@ -83,13 +83,18 @@ def test_every_closed_vocabulary_is_checked(write_spec, key, bad):
 def test_missing_key(write_spec):
     folder = write_spec(rationale=None)
     (message,) = problems_of(folder)
-    assert message == f"{folder / 'sample_indicator.yaml'}:1:1: rationale: required key is missing; add 'rationale: ...'"
+    assert (
+        message == f"{folder / 'sample_indicator.yaml'}:1:1: rationale: required key is missing; add 'rationale: ...'"
+    )
 
 
 def test_id_must_match_file_name(write_spec):
     folder = write_spec(name="other_name")
     (message,) = problems_of(folder)
-    assert message == f"{folder / 'other_name.yaml'}:1:5: id: 'sample_indicator' does not match the file name 'other_name.yaml'; rename one of them"
+    assert (
+        message
+        == f"{folder / 'other_name.yaml'}:1:5: id: 'sample_indicator' does not match the file name 'other_name.yaml'; rename one of them"
+    )
 
 
 def test_duplicate_ids_and_series(write_spec):
@@ -127,7 +132,9 @@ def test_slug_rule_and_ranges(write_spec):
 
 def test_proportion_multiplier_rule(write_spec):
     (message,) = problems_of(write_spec(multiplier=7))
-    assert message.endswith("sample_indicator.yaml:12:13: multiplier: a proportion needs multiplier 1, 100 (percentage) or 1000")
+    assert message.endswith(
+        "sample_indicator.yaml:12:13: multiplier: a proportion needs multiplier 1, 100 (percentage) or 1000"
+    )
 
 
 def test_every_problem_in_every_file_is_reported(write_spec):

@@ -54,8 +54,15 @@ def test_labels_by_polarity():
     arrays = [np.stack(parts) for parts in zip(rising, falling, flat, strict=True)]
     markers = recent_trend_markers(*arrays)
     assert list(markers) == [1, -1, 0]
-    assert list(trend_labels(markers, "high_is_good")) == ["Increasing and getting better", "Decreasing and getting worse", "No significant change"]
-    assert list(trend_labels(markers, "low_is_good"))[:2] == ["Increasing and getting worse", "Decreasing and getting better"]
+    assert list(trend_labels(markers, "high_is_good")) == [
+        "Increasing and getting better",
+        "Decreasing and getting worse",
+        "No significant change",
+    ]
+    assert list(trend_labels(markers, "low_is_good"))[:2] == [
+        "Increasing and getting worse",
+        "Decreasing and getting better",
+    ]
     assert list(trend_labels(markers, "no_judgement"))[:2] == ["Increasing", "Decreasing"]
 
 
@@ -73,15 +80,23 @@ def test_missing_point_or_full_count_cannot_be_calculated():
     gap[2] = np.nan
     full = count.copy()
     full[0] = denominator[0]
-    markers = recent_trend_markers(np.stack([gap, value]), np.stack([lower, lower]), np.stack([upper, upper]),
-                                   np.stack([count, full]), np.stack([denominator, denominator]))
+    markers = recent_trend_markers(
+        np.stack([gap, value]),
+        np.stack([lower, lower]),
+        np.stack([upper, upper]),
+        np.stack([count, full]),
+        np.stack([denominator, denominator]),
+    )
     assert np.isnan(markers).all()
 
 
 def trend_rows(periods, counts):
     rows = []
     for period, c in zip(periods, counts, strict=True):
-        rows += [proportion_record("E06000001", c, 2000, period=period), proportion_record("E92000001", 1_000_000, 2_000_000, period=period)]
+        rows += [
+            proportion_record("E06000001", c, 2000, period=period),
+            proportion_record("E92000001", 1_000_000, 2_000_000, period=period),
+        ]
     return rows
 
 
@@ -97,7 +112,9 @@ def test_trend_needs_single_year_periods_and_rates():
     periods = ["2015 - 17", "2016 - 18", "2017 - 19", "2018 - 20", "2019 - 21"]
     table = benchmark_table_for(trend_rows(periods, [800, 840, 880, 920, 960]))
     assert set(table["recent_trend"]) == {"Cannot be calculated"}
-    table = benchmark_table_for(trend_rows([str(y) for y in range(2018, 2023)], [800, 840, 880, 920, 960]), value_type="score")
+    table = benchmark_table_for(
+        trend_rows([str(y) for y in range(2018, 2023)], [800, 840, 880, 920, 960]), value_type="score"
+    )
     assert set(table["recent_trend"]) == {"Cannot be calculated"}
 
 

@@ -54,11 +54,36 @@ from .trend import CANNOT, N_POINTS, TREND_VALUE_TYPES, recent_trend_markers, tr
 
 #: The columns of ``reportgen benchmark``, in order (the first 25 are the documented contract).
 BENCHMARK_COLUMNS = (
-    "indicator_id", "fingertips_id", "area_code", "area_name", "area_type", "region_code", "period",
-    "sex", "age", "count", "denominator", "value", "lower_ci_95", "upper_ci_95", "lower_ci_99_8",
-    "upper_ci_99_8", "ci_method", "ci_source", "england_value", "compared_to_england", "region_value",
-    "compared_to_region", "recent_trend", "rank_in_england", "rank_in_region",
-    "region_name", "n_in_england", "n_in_region", "value_note", *SPINE_COLUMNS,
+    "indicator_id",
+    "fingertips_id",
+    "area_code",
+    "area_name",
+    "area_type",
+    "region_code",
+    "period",
+    "sex",
+    "age",
+    "count",
+    "denominator",
+    "value",
+    "lower_ci_95",
+    "upper_ci_95",
+    "lower_ci_99_8",
+    "upper_ci_99_8",
+    "ci_method",
+    "ci_source",
+    "england_value",
+    "compared_to_england",
+    "region_value",
+    "compared_to_region",
+    "recent_trend",
+    "rank_in_england",
+    "rank_in_region",
+    "region_name",
+    "n_in_england",
+    "n_in_region",
+    "value_note",
+    *SPINE_COLUMNS,
 )
 COMPARATOR_COLUMNS = ("comparator_name", "comparator_value", "compared_to_comparator")
 AREA_TYPE_ORDER = {"England": 0, "Region": 1, "UTLA": 2, "Other": 3}
@@ -82,8 +107,12 @@ class BenchmarkOptions:
     comparator: ComparatorGroup | None = None
 
 
-def benchmark_table(data: IndicatorData, specs: Sequence[IndicatorSpec], geography: Geography,
-                    options: BenchmarkOptions = BenchmarkOptions()) -> pd.DataFrame:
+def benchmark_table(
+    data: IndicatorData,
+    specs: Sequence[IndicatorSpec],
+    geography: Geography,
+    options: BenchmarkOptions = BenchmarkOptions(),
+) -> pd.DataFrame:
     """Compute the benchmark table: one row per spec, area and period.
 
     Intervals come from the data where given, else from counts by the spec's value type; areas
@@ -116,8 +145,12 @@ def benchmark_table(data: IndicatorData, specs: Sequence[IndicatorSpec], geograp
 
 def _spec_attributes(spec: IndicatorSpec, position: int) -> dict:
     return {
-        _SPEC: spec.id, "fingertips_id": spec.fingertips_id, "_value_type": spec.value_type,
-        "_multiplier": spec.multiplier, "_polarity": spec.polarity, "_comparison": spec.comparison,
+        _SPEC: spec.id,
+        "fingertips_id": spec.fingertips_id,
+        "_value_type": spec.value_type,
+        "_multiplier": spec.multiplier,
+        "_polarity": spec.polarity,
+        "_comparison": spec.comparison,
         "_spec_order": position,
     }
 
@@ -152,9 +185,12 @@ def _series_rows(same: pd.DataFrame, spec: IndicatorSpec) -> pd.DataFrame:
     need = derived.index.difference(known[known[VALUE].notna()].index)
     derived = derived.loc[need].reset_index()
     template = bands.drop_duplicates([AREA_CODE, PERIOD]).set_index([AREA_CODE, PERIOD])
-    meta = template.loc[list(zip(derived[AREA_CODE], derived[PERIOD], strict=True)),
-                        [AREA_NAME, AREA_TYPE, PARENT_CODE, PARENT_NAME]].reset_index(drop=True)
-    derived = pd.concat([derived, meta], axis=1).assign(**{AGE: spec.age, SEX: spec.sex, VALUE_NOTE: "", STD_DEV: np.nan})
+    meta = template.loc[
+        list(zip(derived[AREA_CODE], derived[PERIOD], strict=True)), [AREA_NAME, AREA_TYPE, PARENT_CODE, PARENT_NAME]
+    ].reset_index(drop=True)
+    derived = pd.concat([derived, meta], axis=1).assign(
+        **{AGE: spec.age, SEX: spec.sex, VALUE_NOTE: "", STD_DEV: np.nan}
+    )
     kept = series[~known.index.isin(need)]
     return pd.concat([kept, derived], ignore_index=True)
 
@@ -195,17 +231,27 @@ def _attach_hierarchy(table: pd.DataFrame, geography: Geography) -> pd.DataFrame
     fallback = codes.map({c: known[c].name if c in known else regions.get(c, c) for c in unique})
     area_name = table[AREA_NAME].where(table[AREA_NAME] != "", fallback)
     periods = {p: period_sort_key(p) for p in table[PERIOD].unique()}
-    return table.assign(area_type=area_type, region_code=region, region_name=region_name,
-                        _period_order=table[PERIOD].map(periods), **{AREA_NAME: area_name})
+    return table.assign(
+        area_type=area_type,
+        region_code=region,
+        region_name=region_name,
+        _period_order=table[PERIOD].map(periods),
+        **{AREA_NAME: area_name},
+    )
 
 
 def _attach_benchmarks(table: pd.DataFrame) -> pd.DataFrame:
     keys = [_SPEC, PERIOD]
-    england = (table.loc[table[AREA_CODE] == ENGLAND_CODE, [*keys, VALUE]]
-               .drop_duplicates(keys).rename(columns={VALUE: "england_value"}))
-    regions = (table.loc[table["area_type"] == "Region", [*keys, AREA_CODE, VALUE]]
-               .drop_duplicates([*keys, AREA_CODE])
-               .rename(columns={AREA_CODE: "region_code", VALUE: "region_value"}))
+    england = (
+        table.loc[table[AREA_CODE] == ENGLAND_CODE, [*keys, VALUE]]
+        .drop_duplicates(keys)
+        .rename(columns={VALUE: "england_value"})
+    )
+    regions = (
+        table.loc[table["area_type"] == "Region", [*keys, AREA_CODE, VALUE]]
+        .drop_duplicates([*keys, AREA_CODE])
+        .rename(columns={AREA_CODE: "region_code", VALUE: "region_value"})
+    )
     table = table.merge(england, on=keys, how="left", validate="many_to_one")
     return table.merge(regions, on=[*keys, "region_code"], how="left", validate="many_to_one")
 
@@ -256,10 +302,13 @@ def _distribution(table: pd.DataFrame, options: BenchmarkOptions) -> pd.DataFram
     # Rank on a signed value so that 1 is always the best (the highest unless low is good).
     signed = table[VALUE].where(local) * np.where(table["_polarity"] == "low_is_good", -1.0, 1.0)
     by_england = signed.groupby([table[_SPEC], table[PERIOD]], sort=False)
-    by_region = signed.where(table["region_code"] != "").groupby([table[_SPEC], table[PERIOD], table["region_code"]], sort=False)
+    by_region = signed.where(table["region_code"] != "").groupby(
+        [table[_SPEC], table[PERIOD], table["region_code"]], sort=False
+    )
     counted = signed.notna()
     return table.assign(
-        spine_shown=shown & has_england & not_count, spine_note=note.where(~(shown & has_england & not_count), ""),
+        spine_shown=shown & has_england & not_count,
+        spine_note=note.where(~(shown & has_england & not_count), ""),
         rank_in_england=by_england.rank(method="min", ascending=False).astype("Int64"),
         n_in_england=by_england.transform("count").where(counted).astype("Int64"),
         rank_in_region=by_region.rank(method="min", ascending=False).astype("Int64"),
@@ -279,7 +328,9 @@ def _trend(table: pd.DataFrame) -> pd.DataFrame:
     position = eligible.groupby(_SPEC)["_period_order"].rank(method="dense").astype(int) - 1
     eligible = eligible.assign(_position=position)
     fields = (VALUE, LOWER_95, UPPER_95, COUNT, DENOMINATOR)
-    wide = eligible.pivot_table(index=[_SPEC, AREA_CODE], columns="_position", values=list(fields), aggfunc="first", dropna=False)
+    wide = eligible.pivot_table(
+        index=[_SPEC, AREA_CODE], columns="_position", values=list(fields), aggfunc="first", dropna=False
+    )
     n_positions = int(position.max()) + 1 if len(position) else 0
     polarity = eligible.drop_duplicates(_SPEC).set_index(_SPEC)["_polarity"]
     for end in range(N_POINTS - 1, n_positions):
@@ -322,5 +373,7 @@ def _compare_with_group(table: pd.DataFrame, group: ComparatorGroup) -> pd.DataF
                 pool = members.loc[(members[_SPEC] == spec_id) & (members[PERIOD] == period), VALUE]
                 labels[group_rows.index] = quintile_labels(group_rows[VALUE], pool, polarity)
             continue
-        labels[rows.index] = compare_with_benchmark(*[rows[c] for c in _LIMITS], rows["comparator_value"], polarity, method)
+        labels[rows.index] = compare_with_benchmark(
+            *[rows[c] for c in _LIMITS], rows["comparator_value"], polarity, method
+        )
     return table.assign(comparator_name=group.name, compared_to_comparator=labels)

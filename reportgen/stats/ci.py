@@ -63,9 +63,7 @@ def _confidence_level(confidence: float) -> float:
     if level > 1:
         level /= 100.0
     if not 0.9 <= level <= 1:
-        raise ValueError(
-            f"confidence must be between 0.9 and 1 (or 90 and 100), got {confidence!r}"
-        )
+        raise ValueError(f"confidence must be between 0.9 and 1 (or 90 and 100), got {confidence!r}")
     return level
 
 
@@ -331,8 +329,14 @@ def _dobson(x, vx, n, w, keys, confidence, multiplier, method) -> pd.DataFrame:
     _require(w < 0, "standard population must be >= 0")
     with np.errstate(divide="ignore", invalid="ignore"):
         frame = pd.DataFrame(
-            {"total_count": x, "total_pop": n, "w": w, "xw": x * w / n,
-             "vw": vx * (w / n) ** 2, "bad": np.isnan(n) | np.isnan(w)}
+            {
+                "total_count": x,
+                "total_pop": n,
+                "w": w,
+                "xw": x * w / n,
+                "vw": vx * (w / n) ** 2,
+                "bad": np.isnan(n) | np.isnan(w),
+            }
         )
     sums = frame.groupby(keys, sort=True, dropna=False).sum()
     sums.loc[sums["bad"] > 0, ["total_pop", "xw", "vw"]] = np.nan
@@ -350,8 +354,7 @@ def _dobson(x, vx, n, w, keys, confidence, multiplier, method) -> pd.DataFrame:
     return out
 
 
-def dobson_dsr(count, population, standard_population, groups, confidence=0.95,
-               multiplier=100000.0) -> pd.DataFrame:
+def dobson_dsr(count, population, standard_population, groups, confidence=0.95, multiplier=100000.0) -> pd.DataFrame:
     """Directly standardised rate with Dobson confidence limits (Dobson et al 1991).
 
     Parameters
@@ -382,9 +385,9 @@ def dobson_dsr(count, population, standard_population, groups, confidence=0.95,
     return _dobson(x, x, n, w, keys, confidence, multiplier, DSR_METHOD)
 
 
-def dobson_dsr_nonindependent(frequency_counts, population, standard_population, groups,
-                              frequencies=None, confidence=0.95,
-                              multiplier=100000.0) -> pd.DataFrame:
+def dobson_dsr_nonindependent(
+    frequency_counts, population, standard_population, groups, frequencies=None, confidence=0.95, multiplier=100000.0
+) -> pd.DataFrame:
     """Dobson DSR with confidence limits adjusted for non-independent events.
 
     Parameters
@@ -420,8 +423,9 @@ def dobson_dsr_nonindependent(frequency_counts, population, standard_population,
     return _dobson(x, vx, n, w, keys, confidence, multiplier, DSR_NONIND_METHOD)
 
 
-def isr_from_age_bands(count, population, ref_count, ref_population, groups, confidence=0.95,
-                       reference=1.0, rate_multiplier=None) -> pd.DataFrame:
+def isr_from_age_bands(
+    count, population, ref_count, ref_population, groups, confidence=0.95, reference=1.0, rate_multiplier=None
+) -> pd.DataFrame:
     """Indirectly standardised ratio or rate from age-band data (Breslow & Day 1987).
 
     Parameters
@@ -457,8 +461,14 @@ def isr_from_age_bands(count, population, ref_count, ref_population, groups, con
     _require(rn <= 0, "reference population must be > 0")
     with np.errstate(invalid="ignore"):
         expected = np.nan_to_num(rx / rn, nan=0.0) * np.nan_to_num(n, nan=0.0)
-    frame = pd.DataFrame({"observed": np.nan_to_num(x, nan=0.0), "expected": expected,
-                          "rx": np.nan_to_num(rx, nan=0.0), "rn": np.nan_to_num(rn, nan=0.0)})
+    frame = pd.DataFrame(
+        {
+            "observed": np.nan_to_num(x, nan=0.0),
+            "expected": expected,
+            "rx": np.nan_to_num(rx, nan=0.0),
+            "rn": np.nan_to_num(rn, nan=0.0),
+        }
+    )
     out = frame.groupby(_group_keys(groups, x.size), sort=True, dropna=False).sum()
     scale = float(reference)
     if rate_multiplier is not None:
@@ -497,8 +507,7 @@ def t_mean_interval(values, groups, confidence=0.95) -> pd.DataFrame:
     out["stdev"] = grouped["value_sum"].std(ddof=1)
     out.loc[grouped["nan"].any(), ["value_sum", "stdev"]] = np.nan
     mean = out["value_sum"] / out["value_count"]
-    value, lower, upper = t_mean_interval_from_summary(mean, out["stdev"], out["value_count"],
-                                                       confidence)
+    value, lower, upper = t_mean_interval_from_summary(mean, out["stdev"], out["value_count"], confidence)
     return out.assign(value=value, lower=lower, upper=upper, method=MEAN_METHOD)
 
 
@@ -507,12 +516,18 @@ def t_mean_interval(values, groups, confidence=0.95) -> pd.DataFrame:
 
 def _le_matrices(deaths, population, start_age, groups):
     """Pivot LE input to (groups x 20) arrays; rows of malformed groups are NaN."""
-    frame = pd.DataFrame({"group": _group_keys(groups, np.size(deaths)),
-                          "age": _as_float(start_age), "D": _as_float(deaths),
-                          "P": _as_float(population)})
+    frame = pd.DataFrame(
+        {
+            "group": _group_keys(groups, np.size(deaths)),
+            "age": _as_float(start_age),
+            "D": _as_float(deaths),
+            "P": _as_float(population),
+        }
+    )
     by_group = frame.groupby("group", sort=True, dropna=False)["age"]
-    bands_ok = by_group.agg(lambda a: a.size == LE_START_AGES.size
-                            and bool(np.all(np.sort(a.to_numpy()) == LE_START_AGES)))
+    bands_ok = by_group.agg(
+        lambda a: a.size == LE_START_AGES.size and bool(np.all(np.sort(a.to_numpy()) == LE_START_AGES))
+    )
     valid = frame[frame["group"].map(bands_ok).astype(bool)]
     deaths_2d, pops_2d = (
         valid.pivot(index="group", columns="age", values=column)
@@ -569,8 +584,7 @@ def _chiang_table(deaths, pops):
     return le, se
 
 
-def chiang_life_expectancy(deaths, population, start_age, groups, confidence=0.95,
-                           le_age=0) -> pd.DataFrame:
+def chiang_life_expectancy(deaths, population, start_age, groups, confidence=0.95, le_age=0) -> pd.DataFrame:
     """Life expectancy by Chiang's method II (Chiang 1968; Silcocks et al 2001 variance).
 
     Parameters
@@ -603,15 +617,19 @@ def chiang_life_expectancy(deaths, population, start_age, groups, confidence=0.9
     le[group_note != ""] = np.nan
     se[group_note != ""] = np.nan
     wide_ci = Z95 * se > 10
-    out = pd.DataFrame({
-        "start_age": np.tile(LE_START_AGES, len(index)),
-        "value": np.where(wide_ci, np.nan, le).ravel(),
-        "lower": (le - z * se).ravel(),
-        "upper": (le + z * se).ravel(),
-        "method": LE_METHOD,
-        "note": np.where(wide_ci, "LE suppressed: 95% confidence interval wider than 20 years",
-                         group_note[:, np.newaxis]).ravel(),
-    }, index=pd.Index(np.repeat(index.to_numpy(), LE_START_AGES.size), name="group"))
+    out = pd.DataFrame(
+        {
+            "start_age": np.tile(LE_START_AGES, len(index)),
+            "value": np.where(wide_ci, np.nan, le).ravel(),
+            "lower": (le - z * se).ravel(),
+            "upper": (le + z * se).ravel(),
+            "method": LE_METHOD,
+            "note": np.where(
+                wide_ci, "LE suppressed: 95% confidence interval wider than 20 years", group_note[:, np.newaxis]
+            ).ravel(),
+        },
+        index=pd.Index(np.repeat(index.to_numpy(), LE_START_AGES.size), name="group"),
+    )
     if le_age is None:
         return out
     _require(not np.isin(float(le_age), LE_START_AGES), f"le_age must be one of {LE_START_AGES}")
@@ -645,12 +663,12 @@ def quantile_category(values, groups, n_quantiles, invert=True) -> np.ndarray:
         NaN for the whole group when ``N < nq`` (PHEindicatormethods).
     """
     v = _as_float(values)
-    _require(int(n_quantiles) != n_quantiles or n_quantiles < 1,
-             "n_quantiles must be a positive integer")
+    _require(int(n_quantiles) != n_quantiles or n_quantiles < 1, "n_quantiles must be a positive integer")
     flip = np.broadcast_to(np.asarray(invert, dtype=bool), v.shape)
     keys = _group_keys(np.zeros(v.size) if groups is None else groups, v.size)
-    _require(pd.Series(flip).groupby(keys, dropna=False).nunique() > 1,
-             "invert must be the same for every row of a group")
+    _require(
+        pd.Series(flip).groupby(keys, dropna=False).nunique() > 1, "invert must be the same for every row of a group"
+    )
     grouped = pd.Series(np.where(flip, -v, v)).groupby(keys, dropna=False)
     rank = grouped.rank(method="min", na_option="keep").to_numpy(dtype=float)
     total = grouped.transform("count").to_numpy(dtype=float)

@@ -14,7 +14,13 @@ _DIRECTION_LABELS = {
 }
 RAG_POLARITIES = ("high_is_good", "low_is_good")
 QUINTILE_LABELS_RAG = ("Best quintile", "2nd best quintile", "Middle quintile", "2nd worst quintile", "Worst quintile")
-QUINTILE_LABELS_BOB = ("Lowest quintile", "2nd lowest quintile", "Middle quintile", "2nd highest quintile", "Highest quintile")
+QUINTILE_LABELS_BOB = (
+    "Lowest quintile",
+    "2nd lowest quintile",
+    "Middle quintile",
+    "2nd highest quintile",
+    "Highest quintile",
+)
 
 #: Every label a comparison can produce, in legend order.
 RAG_LABELS = ("Better 99.8%", "Better 95%", "Better", SIMILAR, "Worse", "Worse 95%", "Worse 99.8%")
@@ -123,7 +129,9 @@ def quintile_labels(values, comparison_set, polarity: str) -> np.ndarray:
     return labels
 
 
-def compare_with_benchmark(value, lower95, upper95, lower998, upper998, benchmark, polarity: str, method: str) -> np.ndarray:
+def compare_with_benchmark(
+    value, lower95, upper95, lower998, upper998, benchmark, polarity: str, method: str
+) -> np.ndarray:
     """Label every area against a benchmark value with the spec's comparison method (not quintiles)."""
     value = _as_array(value)
     if method == "none" or polarity == "not_applicable":

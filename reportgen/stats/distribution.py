@@ -9,7 +9,16 @@ import pandas as pd
 DEFAULT_SPINE_EXCLUSIONS = ("E06000053", "E09000001")  # Isles of Scilly, City of London
 SPINE_COVERAGE = 0.75
 
-SPINE_COLUMNS = ("spine_min", "spine_p25", "spine_median", "spine_p75", "spine_max", "spine_n", "spine_shown", "spine_note")
+SPINE_COLUMNS = (
+    "spine_min",
+    "spine_p25",
+    "spine_median",
+    "spine_p75",
+    "spine_max",
+    "spine_n",
+    "spine_shown",
+    "spine_note",
+)
 
 
 def _type7(group: pd.Series, q: float) -> float:
@@ -25,15 +34,17 @@ def spine_statistics(frame: pd.DataFrame, keys: list[str], exclusions: tuple[str
     """
     eligible = frame[~frame["area_code"].isin(exclusions)]
     grouped = eligible.groupby(keys, sort=False)["value"]
-    stats = pd.DataFrame({
-        "spine_min": grouped.min(),
-        "spine_p25": grouped.quantile(0.25),
-        "spine_median": grouped.quantile(0.5),
-        "spine_p75": grouped.quantile(0.75),
-        "spine_max": grouped.max(),
-        "spine_n": grouped.count(),
-        "_areas": grouped.size(),
-    }).round({c: 5 for c in ("spine_min", "spine_p25", "spine_median", "spine_p75", "spine_max")})
+    stats = pd.DataFrame(
+        {
+            "spine_min": grouped.min(),
+            "spine_p25": grouped.quantile(0.25),
+            "spine_median": grouped.quantile(0.5),
+            "spine_p75": grouped.quantile(0.75),
+            "spine_max": grouped.max(),
+            "spine_n": grouped.count(),
+            "_areas": grouped.size(),
+        }
+    ).round({c: 5 for c in ("spine_min", "spine_p25", "spine_median", "spine_p75", "spine_max")})
     coverage = stats["spine_n"] / stats["_areas"].where(stats["_areas"] > 0)
     enough = (stats["spine_n"] > 3) & (coverage >= SPINE_COVERAGE)
     stats["spine_shown"] = enough
@@ -41,8 +52,15 @@ def spine_statistics(frame: pd.DataFrame, keys: list[str], exclusions: tuple[str
     return stats.drop(columns="_areas").reset_index()
 
 
-def spine_positions(minimum: float, p25: float, p75: float, maximum: float, england: float,
-                    values: dict[str, float | None], low_is_good: bool) -> dict[str, object]:
+def spine_positions(
+    minimum: float,
+    p25: float,
+    p75: float,
+    maximum: float,
+    england: float,
+    values: dict[str, float | None],
+    low_is_good: bool,
+) -> dict[str, object]:
     """Spine geometry on a 0..1 scale with England at 0.5 (methods.md 10.1 and 10.2).
 
     The scale is symmetric around England: ``d = max(E - min, max - E)``. Low-is-good

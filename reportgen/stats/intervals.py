@@ -35,7 +35,10 @@ SUPPLIED = "Supplied with the data"
 NO_CI = "Not available"
 
 #: European Standard Population 2013, 19 bands 0-4 ... 85-89, 90+.
-ESP2013 = np.array([5000, 5500, 5500, 5500, 6000, 6000, 6500, 7000, 7000, 7000, 7000, 6500, 6000, 5500, 5000, 4000, 2500, 1500, 1000], float)
+ESP2013 = np.array(
+    [5000, 5500, 5500, 5500, 6000, 6000, 6500, 7000, 7000, 7000, 7000, 6500, 6000, 5500, 5000, 4000, 2500, 1500, 1000],
+    float,
+)
 ESP_STARTS = np.array([*range(0, 95, 5)], float)
 LE_STARTS = np.array([0, 1, *range(5, 95, 5)], float)
 
@@ -73,7 +76,9 @@ def _computed(value_type: str, frame: pd.DataFrame, multiplier: np.ndarray, conf
     elif value_type in ("mean", "score"):
         sd = frame[STD_DEV].to_numpy(float)
         ok = usable & ~np.isnan(sd) & (denominator >= 2)
-        _, lower[ok], upper[ok] = t_mean_interval_from_summary(frame[VALUE].to_numpy(float)[ok], sd[ok], denominator[ok], confidence)
+        _, lower[ok], upper[ok] = t_mean_interval_from_summary(
+            frame[VALUE].to_numpy(float)[ok], sd[ok], denominator[ok], confidence
+        )
         method[ok] = "Student's t"
     else:
         return None
@@ -116,22 +121,33 @@ def headline_from_age_bands(bands: pd.DataFrame, value_type: str, multiplier: fl
     starts = bands[AGE].map(band_start)
     bands = bands.assign(_start=starts).dropna(subset=["_start"])
     wanted = ESP_STARTS if value_type == "dsr" else LE_STARTS
-    complete = bands.groupby([AREA_CODE, PERIOD])["_start"].transform(lambda s: set(s) == set(wanted) and len(s) == len(wanted))
+    complete = bands.groupby([AREA_CODE, PERIOD])["_start"].transform(
+        lambda s: set(s) == set(wanted) and len(s) == len(wanted)
+    )
     bands = bands[complete.astype(bool)].sort_values([AREA_CODE, PERIOD, "_start"], kind="stable")
     if bands.empty:
-        return pd.DataFrame(columns=[AREA_CODE, PERIOD, VALUE, COUNT, DENOMINATOR, LOWER_95, UPPER_95, LOWER_998, UPPER_998, CI_METHOD])
+        return pd.DataFrame(
+            columns=[AREA_CODE, PERIOD, VALUE, COUNT, DENOMINATOR, LOWER_95, UPPER_95, LOWER_998, UPPER_998, CI_METHOD]
+        )
     keys = bands[AREA_CODE] + "\x1f" + bands[PERIOD]
     results = {c: _band_statistic(bands, keys, value_type, multiplier, c) for c in (0.95, 0.998)}
     r95, r998 = results[0.95], results[0.998]
     area, period = zip(*(k.split("\x1f") for k in r95.index), strict=True)
     totals = bands.groupby(keys)[[COUNT, DENOMINATOR]].sum(min_count=1).loc[r95.index]
-    return pd.DataFrame({
-        AREA_CODE: area, PERIOD: period, VALUE: r95["value"].to_numpy(),
-        COUNT: totals[COUNT].to_numpy(), DENOMINATOR: totals[DENOMINATOR].to_numpy(),
-        LOWER_95: r95["lower"].to_numpy(), UPPER_95: r95["upper"].to_numpy(),
-        LOWER_998: r998["lower"].to_numpy(), UPPER_998: r998["upper"].to_numpy(),
-        CI_METHOD: "Dobson (ESP2013)" if value_type == "dsr" else "Chiang II life table (Silcocks)",
-    })
+    return pd.DataFrame(
+        {
+            AREA_CODE: area,
+            PERIOD: period,
+            VALUE: r95["value"].to_numpy(),
+            COUNT: totals[COUNT].to_numpy(),
+            DENOMINATOR: totals[DENOMINATOR].to_numpy(),
+            LOWER_95: r95["lower"].to_numpy(),
+            UPPER_95: r95["upper"].to_numpy(),
+            LOWER_998: r998["lower"].to_numpy(),
+            UPPER_998: r998["upper"].to_numpy(),
+            CI_METHOD: "Dobson (ESP2013)" if value_type == "dsr" else "Chiang II life table (Silcocks)",
+        }
+    )
 
 
 def _band_statistic(bands, keys, value_type, multiplier, confidence) -> pd.DataFrame:

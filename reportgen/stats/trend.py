@@ -35,7 +35,9 @@ def recent_trend_markers(value, lower95, upper95, count, denominator) -> np.ndar
     Returns +1 (increasing), -1 (decreasing), 0 (no significant change) or NaN (cannot be
     calculated: a missing point or limit, zero-width interval, or count equal to denominator).
     """
-    value, lower95, upper95, count, denominator = (np.asarray(a, float) for a in (value, lower95, upper95, count, denominator))
+    value, lower95, upper95, count, denominator = (
+        np.asarray(a, float) for a in (value, lower95, upper95, count, denominator)
+    )
     se = (upper95 - lower95) / 3.92
     invalid = np.isnan(value) | np.isnan(se) | np.isnan(count) | np.isnan(denominator) | ~(se > 0)
     invalid |= count == denominator
