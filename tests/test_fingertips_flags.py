@@ -14,39 +14,15 @@ import dataclasses
 import numpy as np
 import pandas as pd
 import pytest
+from benchmark_helpers import spec
 
 from reportgen.data import LOWER_95, LOWER_998, UPPER_95, UPPER_998, load_indicator_data
 from reportgen.geography import load_geography
-from reportgen.specs import IndicatorSpec
 from reportgen.stats.benchmark import benchmark_table
 
 
 def make_spec(id_, fingertips_id, value_type, polarity, sex, age, multiplier=100000.0):
-    return IndicatorSpec(
-        id=id_,
-        fingertips_id=fingertips_id,
-        name=id_,
-        short_name=id_,
-        domain="Health",
-        definition="d",
-        rationale="r",
-        source="s",
-        unit="per 100,000",
-        decimals=1,
-        value_type=value_type,
-        multiplier=multiplier,
-        polarity=polarity,
-        comparison="ci95",
-        sex=sex,
-        age=age,
-        order=1,
-        caveats="",
-        licence="",
-        source_url="",
-        provides_population=False,
-        demo=None,
-        path="test",
-    )
+    return spec(id_, fingertips_id, value_type, polarity, "ci95", multiplier, sex, age)
 
 
 CAMPYLOBACTER = [  # crude rate per 100,000, RAG low is good
