@@ -278,6 +278,11 @@ def _plain(text: str, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
+def chart_engine_version() -> str:
+    """The matplotlib version, recorded in each profile's provenance."""
+    return mpl.__version__
+
+
 def draw_charts(spines, bars, trends, theme: Theme) -> dict[str, ChartImage]:
     """Draw every chart of a profile; keys are the charts' ``key`` fields."""
     images = {}

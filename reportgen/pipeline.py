@@ -16,8 +16,9 @@ import yaml
 
 from . import __version__
 from .assets import default_layouts_dir, default_specs_dir
-from .charts import draw_charts
-from .compose import ProfileInputs, plan_profile, profile_context
+from .charts import chart_engine_version, draw_charts
+from .compose import ProfileInputs, plan_profile
+from .context import profile_context
 from .data import (
     AREA_CODE,
     AREA_NAME,
@@ -34,7 +35,7 @@ from .errors import DataError, Problem, SpecError
 from .geography import Area, area_kind, load_geography
 from .output import write_atomic
 from .periods import parse_period
-from .render import PdfAttachment, html_to_pdf, layout_search_path, make_environment, render_html
+from .render import PdfAttachment, html_to_pdf, layout_search_path, make_environment, pdf_engine_version, render_html
 from .specs import IndicatorSpec, load_specs
 from .stats.benchmark import BenchmarkOptions, ComparatorGroup, benchmark_table
 from .stats.distribution import DEFAULT_SPINE_EXCLUSIONS
@@ -235,13 +236,10 @@ def provenance_record(
     area: Area, data: IndicatorData, specs: list[IndicatorSpec], search_path: list[Path], edition: str, data_date: date
 ) -> dict[str, str]:
     """What a profile was made from: generator version and hashes of data, specs and layouts."""
-    import matplotlib
-    import weasyprint
-
     return {
         "generator": f"reportgen {__version__}",
-        "weasyprint": weasyprint.__version__,
-        "matplotlib": matplotlib.__version__,
+        "weasyprint": pdf_engine_version(),
+        "matplotlib": chart_engine_version(),
         "area_code": area.code,
         "area_name": area.name,
         "edition": edition,

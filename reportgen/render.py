@@ -90,6 +90,13 @@ def render_html(env: jinja2.Environment, template: str, context: dict[str, Any])
         raise RenderError(f"Template {template!r} uses an undefined value: {exc.message}") from None
 
 
+def pdf_engine_version() -> str:
+    """The WeasyPrint version, recorded in each profile's provenance."""
+    from weasyprint import __version__
+
+    return __version__
+
+
 def _fetcher_class():
     from weasyprint.urls import URLFetcher
 

@@ -17,7 +17,11 @@ def package_data() -> dict[str, list[str]]:
 
 def test_every_layout_and_spec_file_is_in_the_wheel_globs():
     globs = package_data()
-    for package, folder in (("reportgen.layouts", "layouts"), ("reportgen.indicator_specs", "indicator_specs"), ("reportgen", "reportgen")):
+    for package, folder in (
+        ("reportgen.layouts", "layouts"),
+        ("reportgen.indicator_specs", "indicator_specs"),
+        ("reportgen", "reportgen"),
+    ):
         root = PROJECT / folder
         for path in root.rglob("*"):
             relative = path.relative_to(root).as_posix()
