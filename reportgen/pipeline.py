@@ -279,6 +279,13 @@ def compute_benchmark(
     spine_exclusions: tuple[str, ...] | None = None,
 ) -> pd.DataFrame:
     """The benchmark table for every spec, area and period of a loaded data file."""
+    if comparator is not None:
+        unknown = sorted(set(comparator.areas) - set(data.frame[AREA_CODE]))
+        if unknown:
+            raise DataError(
+                f"Comparator group {comparator.name!r}: {', '.join(unknown)} not found in {data.path}. "
+                "Check the area codes in the comparator file."
+            )
     options = BenchmarkOptions(
         spine_exclusions=DEFAULT_SPINE_EXCLUSIONS if spine_exclusions is None else spine_exclusions,
         comparator=comparator,

@@ -108,6 +108,10 @@ def test_benchmark_with_comparator(runner, demo_csv, tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert "comparator_name,comparator_value,compared_to_comparator" in result.stdout.splitlines()[0]
+    typo = tmp_path / "typo.yaml"
+    typo.write_text("name: Neighbours\nareas: [E06000002, E06000099]\n")
+    result = runner.invoke(cli, ["benchmark", "--data", str(demo_csv), "--comparator", str(typo)])
+    assert result.exit_code == 1 and "Comparator group 'Neighbours': E06000099 not found in" in result.stderr
     bad = tmp_path / "bad.yaml"
     bad.write_text("areas: E06000002\n")
     result = runner.invoke(cli, ["benchmark", "--data", str(demo_csv), "--comparator", str(bad)])
