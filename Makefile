@@ -33,7 +33,8 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/reportgen demo-data --out $(DEMO_DATA)
-	$(BIN)/reportgen build --area "$(DEMO_AREA)" --data $(DEMO_DATA)
+	@path=$$($(BIN)/reportgen build --area "$(DEMO_AREA)" --data $(DEMO_DATA)) && \
+	  echo "Demo profile (synthetic data): $$path"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
