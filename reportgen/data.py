@@ -6,7 +6,7 @@ import csv
 import dataclasses
 import hashlib
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import DataError, Problem, errors_only
-from .geography import ENGLAND_CODE, Geography, area_kind
+from .geography import Geography
 
 # Canonical column names used everywhere after loading.
 INDICATOR_ID = "indicator_id"
@@ -145,8 +145,7 @@ def parse_indicator_csv(handle: TextIO, label: str, geography: Geography | None 
     """Parse and check CSV text from an open text stream; ``label`` names it in messages."""
     records, lines, header = _read_records(handle, label)
     frame = _to_frame(label, records, lines, header)
-    problems = _numeric_problems(label, frame)
-    frame = _convert_numbers(frame)
+    frame, problems = _parse_numbers(label, frame)
     problems += _range_problems(label, frame)
     frame, duplicate_problems = _resolve_duplicates(label, frame)
     problems += duplicate_problems
@@ -212,11 +211,13 @@ def _to_frame(path: str, records: list[list[str]], lines: list[int], header: lis
     return frame.astype({c: object for c in frame.columns if c != LINE})
 
 
-def _numeric_problems(path: str, frame: pd.DataFrame) -> list[Problem]:
+def _parse_numbers(path: str, frame: pd.DataFrame) -> tuple[pd.DataFrame, list[Problem]]:
+    """Convert the numeric columns to floats (blank = missing), reporting cells that are not numbers."""
     problems: list[Problem] = []
+    converted = {}
     for column in NUMERIC_COLUMNS:
         text = frame[column].astype(str)
-        parsed = pd.to_numeric(text.where(text != "", None), errors="coerce")
+        parsed = pd.to_numeric(text.where(text != "", None), errors="coerce").astype(float)
         bad = (text != "") & parsed.isna()
         for line, cell in zip(frame.loc[bad, LINE], text[bad], strict=True):
             problems.append(
@@ -226,15 +227,8 @@ def _numeric_problems(path: str, frame: pd.DataFrame) -> list[Problem]:
                     f"{cell!r} is not a number; use digits with a '.' decimal point, or leave it blank if missing",
                 )
             )
-    return problems
-
-
-def _convert_numbers(frame: pd.DataFrame) -> pd.DataFrame:
-    converted = {
-        column: pd.to_numeric(frame[column].astype(str).where(frame[column] != "", None), errors="coerce").astype(float)
-        for column in NUMERIC_COLUMNS
-    }
-    return frame.assign(**converted)
+        converted[column] = parsed
+    return frame.assign(**converted), problems
 
 
 def _range_problems(path: str, frame: pd.DataFrame) -> list[Problem]:
@@ -344,16 +338,6 @@ def series_index(frame: pd.DataFrame) -> dict[tuple[str, str], pd.DataFrame]:
     """Headline rows grouped once by (``Indicator ID``, sex), for fast selection of many series."""
     rows = headline_rows(frame)
     return {key: group for key, group in rows.groupby([INDICATOR_ID, SEX], sort=False)}
-
-
-def is_england(codes: pd.Series) -> pd.Series:
-    """True for the England row."""
-    return codes == ENGLAND_CODE
-
-
-def area_kinds(codes: Iterable[str]) -> list[str]:
-    """``England``, ``Region``, ``UTLA`` or ``Other`` for each code."""
-    return [area_kind(c) for c in codes]
 
 
 def check_against_specs(data: IndicatorData, specs: Sequence) -> list[Problem]:

@@ -7,7 +7,7 @@ import difflib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 from .assets import reference_table
 from .errors import AreaError
@@ -70,18 +70,21 @@ class Geography:
     authorities: tuple[Area, ...]
     predecessors: tuple[Area, ...] = ()
 
-    @property
+    @cached_property
     def regions(self) -> dict[str, str]:
         """Region code to name, in code order."""
         pairs = {a.region_code: a.region_name for a in self.authorities}
         return dict(sorted(pairs.items()))
 
+    @cached_property
+    def _by_code(self) -> dict[str, Area]:
+        return {a.code: a for a in (*self.predecessors, *self.authorities)}
+
     def lookup(self, code: str) -> Area | None:
         """The area with this code (UTLA, predecessor, region or England), or ``None``."""
         code = code.strip().upper()
-        for area in (*self.authorities, *self.predecessors):
-            if area.code == code:
-                return area
+        if code in self._by_code:
+            return self._by_code[code]
         if code == ENGLAND_CODE:
             return Area(ENGLAND_CODE, ENGLAND_NAME)
         if code in self.regions:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
@@ -104,15 +104,6 @@ class TrendChart:
 
 
 @dataclass(frozen=True)
-class LegendChart:
-    """A legend drawn with the same markers as the charts."""
-
-    key: str
-    markers: tuple[Marker, ...]
-    alt: str
-
-
-@dataclass(frozen=True)
 class ChartImage:
     """A drawn chart: SVG text and its alternative text."""
 
@@ -121,4 +112,3 @@ class ChartImage:
     alt: str
     width_mm: float
     height_mm: float
-    extra: dict[str, str] = field(default_factory=dict)

@@ -120,25 +120,18 @@ def write_demo(out: Path, specs_dir: Path | None, seed: int | None) -> Path:
     return write_demo_data(out, specs, load_geography(), DEFAULT_SEED if seed is None else seed)
 
 
-def slugify(text: str) -> str:
-    """File-name slug: lower-case words joined by hyphens."""
-    return re.sub(r"[^a-z0-9]+", "-", text.casefold()).strip("-") or "area"
-
-
-def sha256_file(path: Path) -> str:
-    """Hex SHA-256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+def slugify(text: str, limit: int = 60) -> str:
+    """File-name slug: lower-case words joined by hyphens, at most ``limit`` characters."""
+    slug = re.sub(r"[^a-z0-9]+", "-", text.casefold()).strip("-")
+    return slug[:limit].rstrip("-") or "area"
 
 
 def resolve_area(area_text: str, data: IndicatorData) -> Area:
     """Resolve ``--area`` against the geography plus any authorities known only from the data."""
     geography = load_geography()
     frame = data.frame
-    local = frame[frame[AREA_CODE].map(lambda c: area_kind(c) in ("UTLA", "Other"))]
+    codes = frame[AREA_CODE]
+    local = frame[codes.map({c: area_kind(c) in ("UTLA", "Other") for c in codes.unique()})]
     pairs = local[[AREA_CODE, AREA_NAME, PARENT_CODE]].drop_duplicates(AREA_CODE)
     extra = [
         Area(code, name, parent if parent.startswith("E12") else "", geography.regions.get(parent, ""), True)
