@@ -117,6 +117,7 @@ def text_colour(background: str) -> str:
 
 
 def badge(label: str, theme: Theme) -> dict[str, str]:
+    """Template data of a comparison badge: label, short label, glyph and colours."""
     marker = marker_for(label, theme)
     return {
         "label": label,

@@ -100,7 +100,6 @@ def profile_context(plan: ProfilePlan, images: dict[str, ChartImage]) -> dict[st
         "provenance": inputs.provenance,
         "palette_title": inputs.theme.palette.title,
         "licences": sorted({s.licence for s in inputs.specs if s.licence}),
-        "sources": sorted({s.source for s in inputs.specs}),
     }
 
 
