@@ -62,12 +62,15 @@ def cli() -> None:
 @cli.command()
 @click.option("--specs", type=click.Path(path_type=Path), help=SPECS_HELP)
 @click.option("--data", type=click.Path(path_type=Path), help="Also check this data file against the specs.")
-@click.option("--strict", is_flag=True, help="Treat warnings (e.g. unknown area codes) as failures.")
+@click.option(
+    "--warnings-ok", is_flag=True, help="Exit 0 when there are warnings (e.g. older area codes) but no errors."
+)
 @reports_errors
-def check(specs: Path | None, data: Path | None, strict: bool) -> None:
+def check(specs: Path | None, data: Path | None, warnings_ok: bool) -> None:
     """Validate the indicator specs and, with --data, a data file against them.
 
-    Every problem is listed as FILE:LINE[:COL]: KEY: MESSAGE. Exit status 0 when clean, 1 otherwise.
+    Every problem is listed as FILE:LINE[:COL]: KEY: MESSAGE. Exit status 0 when clean, 1 when
+    anything was reported (errors, or warnings such as area codes outside the geography).
 
     \b
     Example:
@@ -84,7 +87,7 @@ def check(specs: Path | None, data: Path | None, strict: bool) -> None:
         + (f" and {report.n_rows} data row(s)" if data else "")
         + f": {len(errors)} error(s), {len(warnings)} warning(s)."
     )
-    if errors or (strict and warnings):
+    if errors or (warnings and not warnings_ok):
         sys.exit(1)
 
 

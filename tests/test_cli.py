@@ -32,6 +32,28 @@ def test_check_reports_spec_problems(runner, write_spec):
     assert "Traceback" not in result.stderr
 
 
+def test_check_reports_area_warnings(runner, validation_dir):
+    export = validation_dir / "fingertips" / "jezzaay_mental-health-analysis__suicides__south_east.csv"
+    result = runner.invoke(
+        cli, ["check", "--specs", str(Path(__file__).parent / "fixtures" / "suicide_specs"), "--data", str(export)]
+    )
+    assert result.exit_code == 1
+    assert "E10000002" in result.stdout and "boundaries before April 2023" in result.stdout
+    assert result.stdout.strip().endswith("0 error(s), 1 warning(s).")
+    result = runner.invoke(
+        cli,
+        [
+            "check",
+            "--specs",
+            str(Path(__file__).parent / "fixtures" / "suicide_specs"),
+            "--data",
+            str(export),
+            "--warnings-ok",
+        ],
+    )
+    assert result.exit_code == 0
+
+
 def test_check_data_against_specs(runner, demo_csv, write_spec):
     result = runner.invoke(cli, ["check", "--data", str(demo_csv)])
     assert result.exit_code == 0, result.output
