@@ -146,9 +146,13 @@ def edition_and_date(data: IndicatorData, specs: list[IndicatorSpec], options: B
     keys = {s.data_key for s in specs}
     periods = [parse_period(p) for p in set(data.frame.loc[data.frame[INDICATOR_ID].isin(keys), PERIOD])]
     ends = [p.end for p in periods if p is not None]
-    latest = max(ends) if ends else date(2000, 1, 1)
-    data_date = options.data_date or latest
-    return options.edition or str(latest.year), data_date
+    if not ends and not (options.edition and options.data_date):
+        raise DataError(
+            f"None of the {len(specs)} indicators in the specs has data with a recognisable period in {data.path}. "
+            "Check that the specs' fingertips_id, sex and age match the file (reportgen check --data FILE)."
+        )
+    latest = max(ends) if ends else options.data_date
+    return options.edition or str(latest.year), options.data_date or latest
 
 
 def build_profile(area_text: str, data_path: Path | None, options: BuildOptions) -> BuildResult:

@@ -139,3 +139,11 @@ def test_benchmark_with_comparator(runner, demo_csv, tmp_path):
     result = runner.invoke(cli, ["benchmark", "--data", str(demo_csv), "--comparator", str(bad)])
     assert result.exit_code == 1
     assert "needs exactly two keys, 'name' (text) and 'areas'" in result.stderr
+
+
+def test_build_refuses_data_without_any_catalogue_indicator(runner, validation_dir, tmp_path):
+    export = validation_dir / "fingertips" / "jezzaay_mental-health-analysis__suicides__east_midlands.csv"
+    result = runner.invoke(cli, ["build", "--area", "Derby", "--data", str(export), "--out", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "None of the 27 indicators in the specs has data" in result.stderr and "reportgen check --data" in result.stderr
+    assert not any(tmp_path.iterdir())
