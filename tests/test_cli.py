@@ -145,5 +145,7 @@ def test_build_refuses_data_without_any_catalogue_indicator(runner, validation_d
     export = validation_dir / "fingertips" / "jezzaay_mental-health-analysis__suicides__east_midlands.csv"
     result = runner.invoke(cli, ["build", "--area", "Derby", "--data", str(export), "--out", str(tmp_path)])
     assert result.exit_code == 1
-    assert "None of the 27 indicators in the specs has data" in result.stderr and "reportgen check --data" in result.stderr
+    assert (
+        "None of the 27 indicators in the specs has data" in result.stderr and "reportgen check --data" in result.stderr
+    )
     assert not any(tmp_path.iterdir())
