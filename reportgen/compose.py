@@ -64,7 +64,9 @@ class IndicatorFacts:
     row: pd.Series | None
     series: pd.DataFrame
     england: pd.DataFrame
-    region_rows: pd.DataFrame
+    region_rows: pd.DataFrame  # the region's authorities in the latest period, best first
+    by_period: dict[str, pd.Series] = field(default_factory=dict)  # the area's row of each period
+    england_by_period: dict[str, pd.Series] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -148,15 +150,20 @@ def _facts(spec: IndicatorSpec, rows: pd.DataFrame | None, area: Area) -> Indica
     periods = tuple(sorted(rows["period"].unique(), key=period_sort_key))
     latest = periods[-1]
     series = rows[rows["area_code"] == area.code]
-    now = series[series["period"] == latest]
-    row = now.iloc[0] if len(now) else None
+    england = rows[rows["area_code"] == ENGLAND_CODE]
+    by_period = {r["period"]: r for _, r in series.iterrows()}
+    row = by_period.get(latest)
     region = row["region_code"] if row is not None else area.region_code
     region_rows = (
         rows[(rows["period"] == latest) & (rows["region_code"] == region) & (rows["area_type"] != "Region")]
         if region
         else rows.iloc[:0]
     )
-    return IndicatorFacts(spec, periods, latest, row, series, rows[rows["area_code"] == ENGLAND_CODE], region_rows)
+    region_rows = region_rows.sort_values(
+        ["value", "area_name"], ascending=[spec.polarity == "low_is_good", True], kind="stable", na_position="last"
+    )
+    england_by_period = {r["period"]: r for _, r in england.iterrows()}
+    return IndicatorFacts(spec, periods, latest, row, series, england, region_rows, by_period, england_by_period)
 
 
 def _spine_chart(f: IndicatorFacts, inputs: ProfileInputs) -> SpineChart | None:
@@ -204,7 +211,6 @@ def _bar_chart(f: IndicatorFacts, inputs: ProfileInputs) -> BarChart | None:
         return None
     spec = f.spec
     ascending = spec.polarity == "low_is_good"
-    rows = rows.sort_values(["value", "area_name"], ascending=[ascending, True], kind="stable")
     bars = tuple(
         Bar(
             r.area_name,
@@ -246,8 +252,7 @@ def _trend_chart(f: IndicatorFacts, inputs: ProfileInputs) -> TrendChart | None:
     if series.empty:
         return None
     spec = f.spec
-    by_period = {r["period"]: r for _, r in f.series.iterrows()}
-    england = {r["period"]: r for _, r in f.england.iterrows()}
+    by_period, england = f.by_period, f.england_by_period
     points = tuple(
         TrendPoint(
             p,

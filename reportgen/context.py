@@ -270,9 +270,6 @@ def _bar_rows(f: IndicatorFacts, inputs: ProfileInputs) -> list[dict[str, Any]]:
     if f.row is None or len(rows) < 2:
         return []
     spec = f.spec
-    rows = rows.sort_values(
-        ["value", "area_name"], ascending=[spec.polarity == "low_is_good", True], kind="stable", na_position="last"
-    )
     return [
         {
             "name": r.area_name,
@@ -287,8 +284,7 @@ def _bar_rows(f: IndicatorFacts, inputs: ProfileInputs) -> list[dict[str, Any]]:
 
 def _trend_rows(f: IndicatorFacts) -> list[dict[str, str]]:
     spec = f.spec
-    by_period = {r["period"]: r for _, r in f.series.iterrows()}
-    england = {r["period"]: r for _, r in f.england.iterrows()}
+    by_period, england = f.by_period, f.england_by_period
     return [
         {
             "period": p,
@@ -367,9 +363,8 @@ def _trend_sentence(f: IndicatorFacts, ind: dict[str, Any]) -> str:
     trend = ind["trend"]
     if trend not in narrative.TREND_WORDS:
         return ""
-    known = [r for r in _trend_rows(f) if r["value"] != fmt.DASH][-5:]
-    unit = f.spec.unit
-    first = (fmt.with_unit(float(known[0]["value"].replace(",", "")), f.spec.decimals, unit), known[0]["period"])
+    known = [p for p in f.periods if value_of(f.by_period.get(p), "value") is not None][-5:]
+    first = (value_text(f.by_period[known[0]], "value", f.spec), known[0])
     return narrative.trend_message(ind["name"], trend, first, (ind["value"], ind["period"]))
 
 
