@@ -88,7 +88,9 @@ def test_template_cannot_run_shell_commands(runner, demo_csv, few_specs, layouts
 def test_template_access_to_python_internals_is_a_clear_error(layouts, source, line):
     (layouts / "evil.html.j2").write_text(source)
     with pytest.raises(RenderError, match=r"evil\.html\.j2:(\d+): templates may not access") as caught:
-        render_html(_env(layouts), "evil.html.j2", {"theme": load_theme(layout_search_path(None, default_layouts_dir()))})
+        render_html(
+            _env(layouts), "evil.html.j2", {"theme": load_theme(layout_search_path(None, default_layouts_dir()))}
+        )
     assert f"evil.html.j2:{line}:" in caught.value.message
 
 
@@ -280,7 +282,10 @@ def test_oversized_layout_files_are_refused(layouts, name, size, limit):
             'palettes: {fingertips: {comparison: {Similar: "red; } body { display:none"}}}',
             "palettes.fingertips.comparison.Similar: 'red; } body { display:none' is not a colour; use #RRGGBB",
         ),
-        ('palettes: {fingertips: {quintiles_judged: ["#fff"]}}', "palettes.fingertips.quintiles_judged: needs exactly 5"),
+        (
+            'palettes: {fingertips: {quintiles_judged: ["#fff"]}}',
+            "palettes.fingertips.quintiles_judged: needs exactly 5",
+        ),
         ('palettes: {fingertips: {quintiles_judged: ["#fff", 1, 2, 3, 4]}}', "quintiles_judged.1: must be text"),
         ("font: {files: fonts/Inter-Regular.otf}", "font.files: must be a list"),
         ("organisation: {name: Anytown}", "organisation: must be text"),
@@ -303,7 +308,9 @@ def test_bad_theme_colour_exits_1_without_traceback(runner, demo_csv, few_specs,
     out = tmp_path / "out"
     result = _build(runner, demo_csv, few_specs, layouts, out)
     _assert_refused(
-        result, out, f"{layouts / 'theme.yaml'}: palettes.fingertips.accent: 'red; }} body {{ display:none' is not a colour"
+        result,
+        out,
+        f"{layouts / 'theme.yaml'}: palettes.fingertips.accent: 'red; }} body {{ display:none' is not a colour",
     )
 
 
@@ -327,7 +334,10 @@ def test_partial_theme_keeps_every_other_default(layouts):
     assert theme.palette.comparison == default.palette.comparison
     assert theme.palette.quintiles_judged == default.palette.quintiles_judged
     assert theme.font_files == default.font_files and theme.font_family == "Inter"
-    assert load_theme(search, "colourblind").palette == load_theme(layout_search_path(None, default_layouts_dir()), "colourblind").palette
+    assert (
+        load_theme(search, "colourblind").palette
+        == load_theme(layout_search_path(None, default_layouts_dir()), "colourblind").palette
+    )
 
 
 def test_user_lists_replace_default_lists(layouts):
