@@ -374,3 +374,24 @@ def test_unreadable_layouts_folder_is_one_line_error(runner, demo_csv, few_specs
     finally:
         layouts.chmod(0o755)
     _assert_refused(result, tmp_path / "out", "cannot be read")
+
+
+def test_files_referenced_from_svg_and_css_are_checked_too(layouts):
+    (layouts / "logo.svg").write_text(
+        '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10">'
+        '<image href="file://localhost/etc/hostname" width="5" height="5"/><rect width="3" height="3"/></svg>'
+    )
+    (layouts / "style.css").write_text('body { background: url("file:/etc/passwd"); }')
+    html = (
+        '<html lang="en"><head><title>t</title><base href="file:///etc/">'
+        f'<link rel="stylesheet" href="{(layouts / "style.css").as_uri()}"><style>@import url("hosts");</style></head>'
+        f'<body><img alt="logo" src="{(layouts / "logo.svg").as_uri()}"><object data="shells"></object></body></html>'
+    )
+    pdf, log = html_to_pdf(html, [layouts.resolve()], created=date(2024, 3, 31))
+    assert set(log.blocked) == {
+        "file://localhost/etc/hostname",
+        "file:/etc/passwd",
+        "file:///etc/hosts",
+        "file:///etc/shells",
+    }
+    _no_secrets(pdf.decode("latin-1"))
