@@ -25,7 +25,7 @@ from .theme import LayoutFileError, find_layout_file, layout_file
 
 LOGGER = logging.getLogger(__name__)
 PDF_VARIANT = "pdf/ua-1"
-MAX_POWER = 64
+MAX_POWER_BITS = 100_000
 MAX_REPEAT = 1_000_000
 
 
@@ -112,11 +112,17 @@ class LayoutsEnvironment(ImmutableSandboxedEnvironment):
     intercepted_binops = frozenset({"*", "**"})
 
     def call_binop(self, context, operator, left, right):
-        if operator == "**" and isinstance(right, int | float) and abs(right) > MAX_POWER:
-            raise ValueTooLargeError(f"'**' with a power over {MAX_POWER}")
+        if operator == "**" and _power_too_large(left, right):
+            raise ValueTooLargeError(f"'**' making a number with more than {MAX_POWER_BITS:,} bits")
         if operator == "*" and _repeats_too_much(left, right):
             raise ValueTooLargeError(f"'*' making text or a list longer than {MAX_REPEAT:,}")
         return super().call_binop(context, operator, left, right)
+
+
+def _power_too_large(left: Any, right: Any) -> bool:
+    if not isinstance(left, int) or not isinstance(right, int):
+        return False  # float powers overflow with an error instead of filling memory
+    return abs(left) > 1 and abs(left).bit_length() * right > MAX_POWER_BITS
 
 
 def _repeats_too_much(left: Any, right: Any) -> bool:
@@ -141,7 +147,12 @@ def make_environment(search_path: Sequence[Path]) -> jinja2.Environment:
     )
     env.globals.clear()
     env.globals.update(range=safe_range, dict=dict, namespace=Namespace)
-    env.globals["asset_url"] = functools.partial(asset_url, tuple(search_path))
+    folders = tuple(search_path)
+
+    def layouts_asset_url(name: str) -> str:  # a plain function: nothing for a template to reach through
+        return asset_url(folders, name)
+
+    env.globals["asset_url"] = layouts_asset_url
     return env
 
 
@@ -192,10 +203,7 @@ def _where(exc: BaseException, template: str) -> str:
 
 
 def _unsafe_what(exc: SecurityError) -> str:
-    text = str(exc)
-    for prefix in ("access to ",):
-        text = text.removeprefix(prefix)
-    return text.removesuffix(".").removesuffix(" is unsafe")
+    return str(exc).removeprefix("access to ").removesuffix(".").removesuffix(" is unsafe")
 
 
 def pdf_engine_version() -> str:

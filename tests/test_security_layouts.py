@@ -101,10 +101,21 @@ def test_templates_autoescape_and_refuse_undefined_values(layouts):
         render_html(_env(layouts), "page.html.j2", {})
 
 
-def test_template_cannot_build_huge_values(layouts):
-    (layouts / "big.html.j2").write_text("{{ 'a' * 10 ** 7 }}")
+@pytest.mark.parametrize("expression", ["'a' * 10 ** 7", "[0] * 10 ** 7", "(9 ** 64) ** (64 ** 4)"])
+def test_template_cannot_build_huge_values(layouts, expression):
+    (layouts / "big.html.j2").write_text(f"{{{{ {expression} }}}}")
     with pytest.raises(RenderError, match=r"big\.html\.j2:1: template makes a value too large"):
         render_html(_env(layouts), "big.html.j2", {})
+    (layouts / "small.html.j2").write_text("{{ 'ab' * 3 }} {{ 2 ** 10 }} {{ 1.5 ** 2 }}")
+    assert render_html(_env(layouts), "small.html.j2", {}) == "ababab 1024 2.25"
+
+
+def test_asset_url_gives_templates_no_way_to_other_folders(layouts):
+    (layouts / "page.html.j2").write_text('{{ asset_url.func(["/"], "etc/passwd") }}')
+    with pytest.raises(RenderError) as caught:
+        render_html(_env(layouts), "page.html.j2", {})
+    assert "page.html.j2:1:" in caught.value.message
+    _no_secrets(caught.value.message)
 
 
 def test_template_runtime_errors_name_the_line(layouts):
