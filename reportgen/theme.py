@@ -183,7 +183,18 @@ def _check_theme_file(path: Path, raw: Any) -> dict:
         ThemeFile.model_validate(raw)
     except ValidationError as exc:
         raise _validation_message(path, exc) from None
+    for name, palette in (raw.get("palettes") or {}).items():
+        _check_labels(path, name, (palette or {}).get("comparison") or {})
     return raw
+
+
+def _check_labels(path: Path, name: str, comparison: dict) -> None:
+    unknown = [label for label in comparison if label not in REQUIRED_LABELS]
+    if unknown:
+        raise RenderError(
+            f"{path}: palettes.{name}.comparison: unknown label(s) {', '.join(map(repr, unknown))}; "
+            f"the labels are {', '.join(dict.fromkeys(REQUIRED_LABELS))}."
+        )
 
 
 # --- Loading and merging ---------------------------------------------------------------------
@@ -209,7 +220,6 @@ def merge_into(base: dict, override: dict, origin: Path, origins: dict[str, Path
         if value is None:  # "key:" with nothing after it keeps the default
             continue
         if isinstance(value, dict) and isinstance(base.get(key), dict):
-            origins.setdefault(dotted, origin)
             merge_into(base[key], value, origin, origins, dotted + ".")
         else:
             base[key] = copy.deepcopy(value)
@@ -248,7 +258,7 @@ def load_theme(search_path: Sequence[Path], palette: str | None = None) -> Theme
     palettes = raw.get("palettes") or {}
     name = palette or raw.get("default_palette") or "fingertips"
     if name not in palettes:
-        where = _origin(origins, "default_palette" if not palette else "palettes", last)
+        where = _origin(origins, "default_palette", last) if not palette else last
         raise RenderError(f"{where}: no palette named {name!r}; available: {', '.join(palettes) or 'none'}.")
     font = raw.get("font") or {}
     files = tuple(_font_paths(search_path, font.get("files") or (), _origin(origins, "font.files", last)))
@@ -286,12 +296,6 @@ def _palette(path: Path, name: str, raw: dict) -> Palette:
     missing += [key for key in (*_PALETTE_KEYS, "quintiles_judged", "quintiles_unjudged") if key not in raw]
     if missing:
         raise RenderError(f"{path}: palette {name!r} is missing: {', '.join(missing)}.")
-    unknown = [label for label in comparison if label not in REQUIRED_LABELS]
-    if unknown:
-        raise RenderError(
-            f"{path}: palettes.{name}.comparison: unknown label(s) {', '.join(map(repr, unknown))}; "
-            f"the labels are {', '.join(dict.fromkeys(REQUIRED_LABELS))}."
-        )
     comparison = {label: _colour(colour) for label, colour in comparison.items()}
     return Palette(
         name=name,

@@ -359,6 +359,13 @@ def test_user_lists_replace_default_lists(layouts):
     assert theme.font_files == (str((layouts / "fonts" / "Mine.otf").resolve()),) and theme.font_family == "Inter"
 
 
+def test_errors_in_a_partial_theme_name_the_users_file(layouts):
+    (layouts / "theme.yaml").write_text("default_palette: neon\n")
+    with pytest.raises(RenderError) as caught:
+        load_theme(layout_search_path(layouts, default_layouts_dir()))
+    assert caught.value.message.startswith(f"{layouts / 'theme.yaml'}: no palette named 'neon'; available: fingertips")
+
+
 def test_new_palette_must_be_complete(layouts):
     (layouts / "theme.yaml").write_text('palettes:\n  mine:\n    accent: "#123456"\n')
     with pytest.raises(RenderError, match=r"theme\.yaml: palette 'mine' is missing: Better 99\.8%"):
