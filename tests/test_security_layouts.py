@@ -204,7 +204,8 @@ def test_fetcher_allows_only_files_inside_the_layouts_folder(layouts, monkeypatc
     for part in ("localhost/etc", "file:/etc", "etc"):
         (layouts / part).mkdir(parents=True, exist_ok=True)
     monkeypatch.chdir(layouts)
-    refused = (*REFUSED_URLS, (layouts / "link.txt").as_uri())
+    dot_dot = layouts.resolve().as_uri() + "/%2e%2e" * 30 + "/etc/passwd"
+    refused = (*REFUSED_URLS, (layouts / "link.txt").as_uri(), dot_dot)
     links = "".join(f'<link rel="attachment" href="{url}">' for url in refused)
     images = "".join(f'<img src="{url}" alt="x">' for url in refused)
     fonts = "".join(f'@font-face {{ font-family: F{i}; src: url("{url}"); }}' for i, url in enumerate(refused))
