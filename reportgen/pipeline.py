@@ -6,7 +6,9 @@ import dataclasses
 import hashlib
 import io
 import json
+import os
 import re
+import stat
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -31,7 +33,7 @@ from .data import (
     parse_indicator_csv,
 )
 from .demo import DEFAULT_SEED, demo_csv_text, generate_demo_frame, write_demo_data
-from .errors import DataError, Problem, SpecError
+from .errors import DataError, Problem, RenderError, SpecError
 from .geography import Area, area_kind, load_geography
 from .output import write_atomic
 from .periods import parse_period
@@ -39,7 +41,7 @@ from .render import PdfAttachment, html_to_pdf, layout_search_path, make_environ
 from .specs import IndicatorSpec, load_specs
 from .stats.benchmark import BenchmarkOptions, ComparatorGroup, benchmark_table
 from .stats.distribution import DEFAULT_SPINE_EXCLUSIONS
-from .theme import load_theme
+from .theme import check_size, load_theme
 
 EMBEDDED_DEMO_LABEL = "<embedded demonstration data>"
 DEFAULT_AUTHOR = "reportgen"
@@ -211,22 +213,64 @@ def render_profile(
     return BuildResult(path, area, tuple(data.warnings) + tuple(warnings))
 
 
+HASH_CHUNK = 1024 * 1024
+
+
 def _hash_files(files: list[tuple[str, Path]]) -> str:
     digest = hashlib.sha256()
     for name, path in sorted(files):
-        digest.update(name.encode("utf-8") + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+        digest.update(name.encode("utf-8") + b"\0" + _file_sha256(path))
     return digest.hexdigest()
 
 
+def _file_sha256(path: Path) -> bytes:
+    """SHA-256 of a file read in 1 MiB chunks, so a large file does not fill memory."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(HASH_CHUNK):
+            digest.update(chunk)
+    return digest.digest()
+
+
 def _layout_files(search_path: list[Path]) -> list[tuple[str, Path]]:
-    """The effective layout files: for each relative path, the first folder that has it."""
+    """The effective layout files: for each relative path, the first folder that has it.
+
+    Links are not followed into other folders; links leading outside the layouts folder, FIFOs and
+    devices are skipped; a file over its size limit (see :func:`reportgen.theme.size_limit`) is an error.
+    """
     chosen: dict[str, Path] = {}
     for directory in search_path:
-        for path in sorted(directory.rglob("*")):
-            relative = path.relative_to(directory).as_posix()
-            if path.is_file() and "__pycache__" not in relative and not relative.endswith(".py"):
-                chosen.setdefault(relative, path)
+        for relative, path in _walk_layouts(directory):
+            chosen.setdefault(relative, path)
     return list(chosen.items())
+
+
+def _walk_layouts(directory: Path):
+    def refuse(exc: OSError) -> None:
+        raise RenderError(f"{exc.filename}: cannot read this layouts folder ({exc.strerror}).")
+
+    for root, dirs, names in os.walk(directory, onerror=refuse):
+        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+        for name in sorted(names):
+            relative = (Path(root) / name).relative_to(directory).as_posix()
+            if relative.endswith(".py"):
+                continue
+            path = _regular_layout_file(directory, Path(root) / name)
+            if path is not None:
+                yield relative, path
+
+
+def _regular_layout_file(directory: Path, path: Path) -> Path | None:
+    """``path`` resolved if it is a regular file inside ``directory``, else ``None``; too large is an error."""
+    try:
+        resolved = path.resolve()
+        info = resolved.stat()
+    except (OSError, RuntimeError):
+        return None
+    if not stat.S_ISREG(info.st_mode) or not resolved.is_relative_to(directory.resolve()):
+        return None
+    check_size(path, info.st_size)
+    return resolved
 
 
 def provenance_record(

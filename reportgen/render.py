@@ -2,20 +2,31 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import logging
+import mimetypes
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
 
 import jinja2
+from jinja2.loaders import split_template_path
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError, safe_range
+from jinja2.utils import Namespace
 
-from .errors import RenderError
+from .errors import RenderError, ReportgenError
+from .theme import LayoutFileError, find_layout_file, layout_file
 
 LOGGER = logging.getLogger(__name__)
 PDF_VARIANT = "pdf/ua-1"
+MAX_POWER_BITS = 100_000
+MAX_REPEAT = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -38,56 +49,161 @@ class RenderLog:
 
 def layout_search_path(layouts: Path | None, default: Path) -> list[Path]:
     """User layouts first (they override single files), then the packaged layouts."""
+    if layouts is not None:
+        check_layouts_dir(layouts)
     dirs = [layouts.resolve()] if layouts else []
     if default.resolve() not in dirs:
         dirs.append(default.resolve())
     return dirs
 
 
+def check_layouts_dir(layouts: Path) -> None:
+    """Refuse a ``--layouts`` value that is not a readable folder, with one clear line."""
+    if not layouts.exists():
+        raise RenderError(f"Layouts directory {layouts} does not exist. Pass --layouts DIR with your templates.")
+    if not layouts.is_dir():
+        raise RenderError(f"--layouts {layouts} is a file; pass the folder that holds theme.yaml and the templates.")
+    try:
+        next(os.scandir(layouts), None)
+    except OSError as exc:
+        raise RenderError(
+            f"Layouts directory {layouts} cannot be read ({exc.strerror}); check its permissions."
+        ) from None
+
+
+class LayoutsLoader(jinja2.BaseLoader):
+    """Templates from the layouts folders, first folder first; never a file outside its folder.
+
+    Links are followed only when they stay inside the folder; FIFOs, devices and files over
+    1 MB are refused, so a template cannot read ``/etc/passwd`` or hang the build.
+    """
+
+    def __init__(self, search_path: Sequence[Path]) -> None:
+        self.search_path = [Path(d) for d in search_path]
+
+    def get_source(self, environment: jinja2.Environment, template: str):
+        pieces = split_template_path(template)  # refuses "..", like FileSystemLoader
+        for directory in self.search_path:
+            path = layout_file(directory, Path(*pieces))
+            if path is None:
+                continue
+            try:
+                source = path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise RenderError(f"{directory / template}: template cannot be read as UTF-8 text ({exc}).") from None
+            return source, str(directory / template), functools.partial(_unchanged, path, path.stat().st_mtime)
+        raise jinja2.TemplateNotFound(template)
+
+
+def _unchanged(path: Path, mtime: float) -> bool:
+    try:
+        return path.stat().st_mtime == mtime
+    except OSError:
+        return False
+
+
+class ValueTooLargeError(SecurityError):
+    """A template tried to build a value large enough to exhaust memory."""
+
+
+class LayoutsEnvironment(ImmutableSandboxedEnvironment):
+    """Sandboxed Jinja2: no access to Python internals, no changing values, bounded ``*`` and ``**``."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context, operator, left, right):
+        if operator == "**" and _power_too_large(left, right):
+            raise ValueTooLargeError(f"'**' making a number with more than {MAX_POWER_BITS:,} bits")
+        if operator == "*" and _repeats_too_much(left, right):
+            raise ValueTooLargeError(f"'*' making text or a list longer than {MAX_REPEAT:,}")
+        return super().call_binop(context, operator, left, right)
+
+
+def _power_too_large(left: Any, right: Any) -> bool:
+    if not isinstance(left, int) or not isinstance(right, int):
+        return False  # float powers overflow with an error instead of filling memory
+    return abs(left) > 1 and abs(left).bit_length() * right > MAX_POWER_BITS
+
+
+def _repeats_too_much(left: Any, right: Any) -> bool:
+    for seq, times in ((left, right), (right, left)):
+        if isinstance(seq, str | list | tuple) and isinstance(times, int) and len(seq) * times > MAX_REPEAT:
+            return True
+    return False
+
+
 def make_environment(search_path: Sequence[Path]) -> jinja2.Environment:
-    """Jinja2 environment: autoescaping on for every template, missing values are errors."""
+    """Sandboxed Jinja2 environment: autoescaping on for every template, missing values are errors."""
     for directory in search_path:
         if not directory.is_dir():
             raise RenderError(f"Layouts directory {directory} does not exist. Pass --layouts DIR with your templates.")
-    env = jinja2.Environment(
-        loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(d)) for d in search_path]),
-        autoescape=True,
+    env = LayoutsEnvironment(
+        loader=LayoutsLoader(search_path),
+        autoescape=True,  # select_autoescape() would not cover .html.j2
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.globals["asset_url"] = lambda name: asset_url(search_path, name)
+    env.globals.clear()
+    env.globals.update(range=safe_range, dict=dict, namespace=Namespace)
+    folders = tuple(search_path)
+
+    def layouts_asset_url(name: str) -> str:  # a plain function: nothing for a template to reach through
+        return asset_url(folders, name)
+
+    env.globals["asset_url"] = layouts_asset_url
     return env
 
 
 def asset_url(search_path: Sequence[Path], name: str) -> str:
     """``file:`` URL of a static layout file, from the first layouts directory that has it."""
-    for directory in search_path:
-        candidate = (directory / name).resolve()
-        if candidate.is_file() and _inside(candidate, directory):
-            return candidate.as_uri()
-    raise RenderError(f"Layout file {name!r} not found in {', '.join(str(d) for d in search_path)}.")
-
-
-def _inside(path: Path, directory: Path) -> bool:
     try:
-        path.resolve().relative_to(directory.resolve())
-    except ValueError:
-        return False
-    return True
+        found = find_layout_file(search_path, str(name))
+    except LayoutFileError as exc:
+        raise RenderError(f"asset_url({name!r}): {exc.message}") from None
+    if found is None:
+        raise RenderError(f"Layout file {name!r} not found in {', '.join(str(d) for d in search_path)}.")
+    return found.as_uri()
 
 
 def render_html(env: jinja2.Environment, template: str, context: dict[str, Any]) -> str:
     """Render one template to an HTML string, turning template errors into :class:`RenderError`."""
     try:
         return env.get_template(template).render(**context)
+    except ReportgenError:
+        raise
     except jinja2.TemplateSyntaxError as exc:
         raise RenderError(f"{exc.filename or exc.name}:{exc.lineno}: template syntax error: {exc.message}") from None
     except jinja2.TemplateNotFound as exc:
         raise RenderError(f"Template {exc.name!r} not found in the layouts directories.") from None
     except jinja2.UndefinedError as exc:
-        raise RenderError(f"Template {template!r} uses an undefined value: {exc.message}") from None
+        raise RenderError(f"{_where(exc, template)}: template uses an undefined value: {exc.message}") from None
+    except ValueTooLargeError as exc:
+        raise RenderError(f"{_where(exc, template)}: template makes a value too large: {exc}.") from None
+    except SecurityError as exc:
+        raise RenderError(
+            f"{_where(exc, template)}: templates may not access {_unsafe_what(exc)}; "
+            "use only the values the profile passes to the templates."
+        ) from None
+    except Exception as exc:  # a template can raise anything Python can (1/0, bad filter arguments)
+        raise RenderError(f"{_where(exc, template)}: template error: {type(exc).__name__}: {exc}") from None
+
+
+def _where(exc: BaseException, template: str) -> str:
+    """``file:line`` of the template line that raised ``exc`` (Jinja puts template frames in the traceback)."""
+    where = template
+    tb = exc.__traceback__
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if not filename.endswith(".py") and not filename.startswith("<"):
+            where = f"{filename}:{tb.tb_lineno}"
+        tb = tb.tb_next
+    return where
+
+
+def _unsafe_what(exc: SecurityError) -> str:
+    return str(exc).removeprefix("access to ").removesuffix(".").removesuffix(" is unsafe")
 
 
 def pdf_engine_version() -> str:
@@ -97,28 +213,55 @@ def pdf_engine_version() -> str:
     return __version__
 
 
+def allowed_file(url: str, allowed_dirs: Sequence[Path]) -> Path | None:
+    """The real path of a ``file:`` URL if it names a regular file inside one of ``allowed_dirs``.
+
+    The URL is parsed properly: the host must be empty or ``localhost``, the path absolute and
+    percent-decoded, and links are followed before the folder check. Anything else gives ``None``.
+    """
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme.lower() != "file" or parts.netloc.lower() not in ("", "localhost"):
+        return None
+    path = Path(url2pathname(parts.path))
+    if not path.is_absolute():
+        return None
+    for directory in allowed_dirs:
+        try:
+            found = layout_file(directory, path.relative_to(directory)) if path.is_relative_to(directory) else None
+        except LayoutFileError:
+            return None
+        if found is not None:
+            return found
+    return None
+
+
 def _fetcher_class():
-    from weasyprint.urls import URLFetcher
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
 
     class LayoutsOnlyFetcher(URLFetcher):
-        """Fetch ``data:`` URIs and files inside the layouts directories; refuse everything else."""
+        """Fetch ``data:`` URIs and files inside the layouts directories; refuse everything else.
+
+        WeasyPrint calls :meth:`fetch` (directly, through ``__call__`` or ``open``) for stylesheets,
+        ``@import``, images, SVG references, ``@font-face`` fonts and attachments.
+        """
 
         def __init__(self, allowed_dirs: Sequence[Path], log: RenderLog) -> None:
-            super().__init__(allowed_protocols={"file", "data"}, allow_redirects=False)
+            super().__init__(allowed_protocols={"data"}, allow_redirects=False)
             self.allowed_dirs = [d.resolve() for d in allowed_dirs]
             self.log = log
 
         def fetch(self, url, headers=None):
-            if url.startswith("data:"):
+            if url.lower().startswith("data:"):
                 return super().fetch(url, headers)
-            if url.startswith("file:"):
-                from urllib.request import url2pathname
-
-                path = Path(url2pathname(url.split("?")[0].split("#")[0].removeprefix("file://")))
-                if any(_inside(path, d) for d in self.allowed_dirs):
-                    return super().fetch(url, headers)
-            self.log.blocked.append(url)
-            raise ValueError(f"refused to fetch {url!r}: only the layouts folder and data: URIs are allowed")
+            path = allowed_file(url, self.allowed_dirs)
+            if path is None:
+                self.log.blocked.append(url)
+                raise ValueError(f"refused to fetch {url!r}: only the layouts folder and data: URIs are allowed")
+            content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+            return URLFetcherResponse(url, path.read_bytes(), {"Content-Type": content_type})
 
     return LayoutsOnlyFetcher
 
