@@ -10,6 +10,7 @@ import yaml
 from .errors import RenderError
 from .models import Palette, Theme
 from .stats.compare import BOB_LABELS, NOT_COMPARED, RAG_LABELS
+from .yamlsafe import load_yaml_file
 
 REQUIRED_LABELS = (*RAG_LABELS, *BOB_LABELS, NOT_COMPARED)
 _PALETTE_KEYS = ("spine_outer", "spine_inner", "england", "region", "bar", "trend_england", "accent")
@@ -26,7 +27,7 @@ def load_theme(search_path: Sequence[Path], palette: str | None = None) -> Theme
     """The theme from the first layouts folder that has ``theme.yaml``, with the chosen palette."""
     path = _theme_file(search_path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        raw = load_yaml_file(path, what="theme") or {}
     except yaml.YAMLError as exc:
         raise RenderError(f"{path}: YAML syntax error: {exc}") from None
     palettes = raw.get("palettes") or {}
