@@ -185,10 +185,10 @@ def build_profile(area_text: str, data_path: Path | None, options: BuildOptions)
     if options.edition is not None:
         check_edition(options.edition)
     check_folder(options.out_dir)
+    comparator = load_comparator(options.comparator_path) if options.comparator_path else None
     specs = read_specs(options.specs_dir)
     data = read_data(data_path, specs)
     area = resolve_area(area_text, data)
-    comparator = load_comparator(options.comparator_path) if options.comparator_path else None
     table = compute_benchmark(data, specs, comparator)
     if not options.allow_empty:
         require_area_rows(area, data, table)
@@ -397,10 +397,10 @@ def benchmark_payload(
 
 
 def _benchmark(area_text, data_path, specs_dir, comparator_path, spine_exclusions, allow_empty):
+    comparator = load_comparator(comparator_path) if comparator_path else None
     specs = read_specs(specs_dir)
     data = read_data(data_path, specs)
     area = resolve_area(area_text, data) if area_text else None
-    comparator = load_comparator(comparator_path) if comparator_path else None
     table = compute_benchmark(data, specs, comparator, spine_exclusions)
     if area is not None:
         if not allow_empty:
@@ -424,7 +424,7 @@ def benchmark_bytes(table: pd.DataFrame, fmt: str, decimals: dict[str, int] | No
     rounded to ``decimals`` (spec id -> decimal places) and laid out for reading.
     """
     if fmt == "csv":
-        return neutralised(table).to_csv(index=False, lineterminator="\n").encode("utf-8")
+        return neutralised(table, one_newline=True).to_csv(index=False, lineterminator="\n").encode("utf-8")
     if fmt == "json":
         records = [{k: _json_value(v) for k, v in row.items()} for row in table.to_dict(orient="records")]
         return (json.dumps(records, indent=1, ensure_ascii=False) + "\n").encode("utf-8")
@@ -433,10 +433,21 @@ def benchmark_bytes(table: pd.DataFrame, fmt: str, decimals: dict[str, int] | No
     raise ValueError(f"unknown format {fmt!r}")
 
 
-def neutralised(table: pd.DataFrame) -> pd.DataFrame:
-    """A copy of ``table`` whose text cells cannot run as spreadsheet formulas; numbers unchanged."""
-    text_columns = [c for c in table.columns if table[c].dtype == object]
-    return table.assign(**{c: table[c].map(neutralise_text) for c in text_columns})
+def neutralised(table: pd.DataFrame, one_newline: bool = False) -> pd.DataFrame:
+    """A copy of ``table`` whose text cells cannot run as spreadsheet formulas; numbers unchanged.
+
+    With ``one_newline``, carriage returns in text become newlines, which the CSV writer quotes
+    (a bare carriage return would otherwise split the row for some readers).
+    """
+
+    def clean(value: object) -> object:
+        value = neutralise_text(value)
+        if one_newline and isinstance(value, str):
+            return value.replace("\r\n", "\n").replace("\r", "\n")
+        return value
+
+    text_columns = [c for c in table.columns if not pd.api.types.is_numeric_dtype(table[c])]
+    return table.assign(**{c: table[c].map(clean) for c in text_columns})
 
 
 def check_output_file(path: Path) -> Path:
