@@ -325,6 +325,11 @@ def _translate(path: Path, root: yaml.Node, err: Any) -> Problem:
     return Problem(where, key, _message_for(kind, err, given))
 
 
+def _plain(number: Any) -> str:
+    """A bound as written in the README: 1000000, not 1000000.0 or 1e+06."""
+    return str(int(number)) if isinstance(number, float) and number.is_integer() else str(number)
+
+
 def _message_for(kind: str, err: Any, given: Any) -> str:
     ctx = err.get("ctx", {})
     shown = f" (got {given!r})" if given is not None and not isinstance(given, dict | list) else ""
@@ -346,7 +351,7 @@ def _message_for(kind: str, err: Any, given: Any) -> str:
         "finite_number": "must be a finite number (not .inf or .nan)",
         "greater_than": f"must be greater than {ctx.get('gt'):g}" if "gt" in ctx else "is too small",
         "greater_than_equal": f"must be at least {ctx.get('ge')}",
-        "less_than_equal": f"must be at most {ctx.get('le')}",
+        "less_than_equal": f"must be at most {_plain(ctx.get('le'))}",
     }
     if kind in messages:
         return messages[kind] + shown
