@@ -21,9 +21,8 @@ import yaml
 from benchmark_helpers import HEADER, proportion_record
 from conftest import VALID_SPEC
 
-from reportgen import output, pipeline
+from reportgen import errors, output, pipeline
 from reportgen.cli import cli
-from reportgen.errors import OutputError
 from reportgen.geography import load_geography
 
 NE = [a.code for a in load_geography().in_region("E12000001")]
@@ -163,23 +162,23 @@ def test_bad_edition_is_a_usage_error(runner, tmp_path, edition):
 
 def test_library_refuses_bad_edition_and_codes_in_paths(tmp_path):
     area = load_geography().lookup("E06000001")
-    with pytest.raises(OutputError, match=r"--edition: '\.\./x' is not a valid edition label"):
+    with pytest.raises(errors.OutputError, match=r"--edition: '\.\./x' is not a valid edition label"):
         pipeline.output_path(tmp_path, "../x", area)
     bad = pipeline.Area("../../pwn", "Pwn")
-    with pytest.raises(OutputError, match=r"Area code '\.\./\.\./pwn' is not an ONS area code"):
+    with pytest.raises(errors.OutputError, match=r"Area code '\.\./\.\./pwn' is not an ONS area code"):
         pipeline.output_path(tmp_path, "2024", bad)
     assert pipeline.output_path(tmp_path, "2024", area) == tmp_path / "2024" / "E06000001-hartlepool.pdf"
 
 
 def test_nothing_is_written_outside_the_root(tmp_path):
     root = tmp_path / "out"
-    with pytest.raises(OutputError, match="outside the output folder"):
+    with pytest.raises(errors.OutputError, match="outside the output folder"):
         output.write_atomic(root / ".." / "escaped.pdf", b"x", root=root)
     link = tmp_path / "elsewhere"
     link.mkdir()
     root.mkdir()
     (root / "2024").symlink_to(link)
-    with pytest.raises(OutputError, match="outside the output folder"):
+    with pytest.raises(errors.OutputError, match="outside the output folder"):
         output.write_atomic(root / "2024" / "a.pdf", b"x", root=root)
     assert files_under(tmp_path) == []
 
@@ -381,7 +380,7 @@ def test_permission_error_from_mkdir_is_one_line(tmp_path, monkeypatch):
 
     monkeypatch.setattr(Path, "mkdir", refuse)
     target = tmp_path / "new" / "file.csv"
-    with pytest.raises(OutputError) as caught:
+    with pytest.raises(errors.OutputError) as caught:
         output.write_atomic(target, b"x")
     assert (
         caught.value.message

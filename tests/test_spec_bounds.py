@@ -11,16 +11,21 @@ import pytest
 import yaml
 from conftest import VALID_SPEC
 
+from reportgen import errors
 from reportgen.assets import default_layouts_dir
 from reportgen.cli import cli
-from reportgen.errors import InputFileError
 from reportgen.theme import load_theme
-from reportgen.yamlsafe import load_yaml_file
 
 ALIAS_BOMB = "\n".join(
     ['a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
     + [f"a{i}: &a{i} [*a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}]" for i in range(1, 12)]
 )
+
+
+def load_yaml_file(path: Path):
+    from reportgen.yamlsafe import load_yaml_file as load
+
+    return load(path)
 
 
 def spec_text(**overrides) -> str:
@@ -113,7 +118,7 @@ def test_alias_bomb_in_the_theme_is_refused(tmp_path):
     layouts = tmp_path / "layouts"
     layouts.mkdir()
     (layouts / "theme.yaml").write_text(ALIAS_BOMB + "\n", encoding="utf-8")
-    with pytest.raises(InputFileError, match=r"theme\.yaml:2:10: YAML aliases are not allowed"):
+    with pytest.raises(errors.InputFileError, match=r"theme\.yaml:2:10: YAML aliases are not allowed"):
         load_theme([layouts, default_layouts_dir()])
 
 
@@ -143,7 +148,7 @@ def _limit_memory() -> None:
 def test_deep_nesting_is_refused(tmp_path):
     deep = tmp_path / "deep.yaml"
     deep.write_text("a: " + "[" * 500 + "]" * 500 + "\n", encoding="utf-8")
-    with pytest.raises(InputFileError, match=r"deep\.yaml:1:\d+: nested more than 20 levels deep"):
+    with pytest.raises(errors.InputFileError, match=r"deep\.yaml:1:\d+: nested more than 20 levels deep"):
         load_yaml_file(deep)
 
 
@@ -151,7 +156,7 @@ def test_files_over_the_cap_are_refused_before_reading(tmp_path, monkeypatch):
     big = tmp_path / "big.yaml"
     big.write_bytes(b"a: 1\n" + b"#" * 1_000_000)
     monkeypatch.setattr(Path, "read_text", lambda *a, **k: pytest.fail("read whole"))
-    with pytest.raises(InputFileError) as caught:
+    with pytest.raises(errors.InputFileError) as caught:
         load_yaml_file(big)
     assert caught.value.message == (
         f"{big}: spec file is 1,000,005 bytes; the limit is 1,000,000. Is it the right file?"
@@ -206,7 +211,7 @@ def test_link_to_a_device_is_never_read(write_spec, tmp_path):
 
 
 def test_device_inside_the_folder_is_not_a_regular_file(tmp_path):
-    with pytest.raises(InputFileError, match="spec file is not a regular file"):
+    with pytest.raises(errors.InputFileError, match="spec file is not a regular file"):
         load_yaml_file(Path("/dev/zero"))
 
 
@@ -215,7 +220,7 @@ def test_comparator_loader_uses_the_safe_reader(tmp_path):
 
     group = tmp_path / "group.yaml"
     group.write_text("name: &n x\nareas: [E06000001]\nother: *n\n", encoding="utf-8")
-    with pytest.raises(InputFileError, match=r"group\.yaml:3:8: YAML aliases are not allowed"):
+    with pytest.raises(errors.InputFileError, match=r"group\.yaml:3:8: YAML aliases are not allowed"):
         load_comparator(group)
     group.write_text("name: Neighbours\nareas: [e06000001, E06000002]\n", encoding="utf-8")
     assert load_comparator(group).areas == ("E06000001", "E06000002")
