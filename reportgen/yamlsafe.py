@@ -83,10 +83,6 @@ def read_text_file(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES, what: str 
 
 
 def _file_error(path: Path, message: str) -> InputFileError:
-    return _file_located(path, message)
-
-
-def _file_located(path: Path, message: str) -> InputFileError:
     error = InputFileError(f"{path}: {message}")
     error.problem = Problem(f"{path}:1:1", "", message)  # type: ignore[attr-defined]
     return error
