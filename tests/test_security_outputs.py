@@ -476,3 +476,18 @@ def test_sigterm_removes_the_temporary_file(tmp_path):
     assert process.returncode == 143
     assert stderr == "Terminated; no output file was written.\n" and stdout == ""
     assert files_under(tmp_path / "out") == []
+
+
+def test_ctrl_c_during_rendering_removes_the_temporary_file(runner, tmp_path, monkeypatch):
+    seen = []
+
+    def interrupted(*args, **kwargs):
+        seen.extend((tmp_path / "out").glob("*/.reportgen-*.tmp"))
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pipeline, "_render_pdf", interrupted)
+    result = runner.invoke(cli, small_build_args(tmp_path))
+    assert result.exit_code == 130
+    assert result.stderr == "Interrupted; no output file was written.\n"
+    assert len(seen) == 1 and not seen[0].exists()
+    assert files_under(tmp_path / "out") == []
