@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import signal
 import sys
 from collections.abc import Callable
 from datetime import date
@@ -29,19 +30,64 @@ def _print_problems(problems: tuple[Problem, ...] | list[Problem], stream=None) 
         click.echo(f"... and {len(problems) - MAX_PROBLEMS_SHOWN} more problem(s); fix these first.", file=stream)
 
 
+class Terminated(BaseException):
+    """SIGTERM, raised as an exception so that ``finally`` blocks remove temporary files."""
+
+
+def _raise_terminated(signum: int, frame: Any) -> None:
+    raise Terminated()
+
+
+def _sigterm_raises() -> Any:
+    """Make SIGTERM raise :class:`Terminated`; returns the previous handler (None off the main thread)."""
+    try:
+        return signal.signal(signal.SIGTERM, _raise_terminated)
+    except ValueError:  # not the main thread
+        return None
+
+
 def reports_errors(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn :class:`ReportgenError` into a clear message on stderr and exit status 1."""
+    """Turn :class:`ReportgenError` into a clear message on stderr and exit status 1.
+
+    An interrupt (Ctrl+C, SIGTERM) stops cleanly: temporary files are removed, and the exit
+    status is 130 or 143.
+    """
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        previous = _sigterm_raises()
         try:
             return func(*args, **kwargs)
         except ReportgenError as exc:
             click.echo(f"Error: {exc.message}", err=True)
             _print_problems(exc.problems)
             sys.exit(1)
+        except KeyboardInterrupt:
+            click.echo("Interrupted; no output file was written.", err=True)
+            sys.exit(130)
+        except Terminated:
+            click.echo("Terminated; no output file was written.", err=True)
+            sys.exit(143)
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
 
     return wrapper
+
+
+def _check_edition(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    from .output import edition_problem
+
+    if value is not None and (problem := edition_problem(value)):
+        raise click.BadParameter(problem)
+    return value
+
+
+SEED_RANGE = click.IntRange(0, 2**32 - 1)
+OUT_FOLDER = click.Path(path_type=Path, file_okay=False)
+OUT_FILE = click.Path(path_type=Path, dir_okay=False)
+COMPARATOR_FILE = click.Path(path_type=Path, dir_okay=False)
+ALLOW_EMPTY_HELP = "Build even when the data have no rows for the area (the profile then shows no values)."
 
 
 def _parse_date(ctx: click.Context, param: click.Parameter, value: str | None) -> date | None:
@@ -121,9 +167,11 @@ def areas(region: str | None, search: str | None, fmt: str) -> None:
 
 
 @cli.command("demo-data")
-@click.option("--out", type=click.Path(path_type=Path), required=True, help="CSV file to write.")
+@click.option("--out", type=OUT_FILE, required=True, help="CSV file to write.")
 @click.option("--specs", type=click.Path(path_type=Path), help=SPECS_HELP)
-@click.option("--seed", type=int, default=None, help="Random seed (default: the fixed demo seed).")
+@click.option(
+    "--seed", type=SEED_RANGE, default=None, help="Random seed, 0 to 4294967295 (default: the fixed demo seed)."
+)
 @reports_errors
 def demo_data(out: Path, specs: Path | None, seed: int | None) -> None:
     """Write the synthetic demonstration dataset in Fingertips CSV format.
@@ -142,18 +190,19 @@ def demo_data(out: Path, specs: Path | None, seed: int | None) -> None:
 @click.option("--data", type=click.Path(path_type=Path), help=DATA_HELP)
 @click.option("--specs", type=click.Path(path_type=Path), help=SPECS_HELP)
 @click.option("--layouts", type=click.Path(path_type=Path), help=LAYOUTS_HELP)
+@click.option("--out", type=OUT_FOLDER, default=Path("output"), show_default=True, help="Output folder.")
 @click.option(
-    "--out", type=click.Path(path_type=Path), default=Path("output"), show_default=True, help="Output folder."
+    "--edition",
+    callback=_check_edition,
+    help="Edition label, a short slug such as 2024 (default: the year the latest data period ends).",
 )
-@click.option("--edition", help="Edition label (default: the year the latest data period ends).")
 @click.option(
     "--data-date", callback=_parse_date, help="'Data as at' date, YYYY-MM-DD (default: end of the latest period)."
 )
 @click.option("--author", default=None, help="Author recorded in the PDF metadata.")
 @click.option("--palette", help="Colour palette from the layouts' theme.yaml: fingertips (default) or colourblind.")
-@click.option(
-    "--comparator", type=click.Path(path_type=Path), help="YAML file with a comparator group (name and areas)."
-)
+@click.option("--comparator", type=COMPARATOR_FILE, help="YAML file with a comparator group (name and areas).")
+@click.option("--allow-empty", is_flag=True, help=ALLOW_EMPTY_HELP)
 @reports_errors
 def build(
     area: str,
@@ -166,6 +215,7 @@ def build(
     author: str | None,
     palette: str | None,
     comparator: Path | None,
+    allow_empty: bool,
 ) -> None:
     """Build the Health assets profile PDF of one authority and print its path.
 
@@ -184,6 +234,7 @@ def build(
         author=author,
         palette=palette,
         comparator_path=comparator,
+        allow_empty=allow_empty,
     )
     result = build_profile(area, data, options)
     for warning in result.warnings:
@@ -204,17 +255,14 @@ def _parse_codes(ctx: click.Context, param: click.Parameter, value: str | None) 
 @click.option("--specs", type=click.Path(path_type=Path), help=SPECS_HELP)
 @click.option("--area", help="Only this area's rows (code or unambiguous name).")
 @click.option("--format", "fmt", type=click.Choice(["csv", "xlsx", "json"]), default="csv", show_default=True)
-@click.option(
-    "--out", type=click.Path(path_type=Path), help="File to write (default: standard output; required for xlsx)."
-)
-@click.option(
-    "--comparator", type=click.Path(path_type=Path), help="YAML file with a comparator group: name and areas."
-)
+@click.option("--out", type=OUT_FILE, help="File to write (default: standard output; required for xlsx).")
+@click.option("--comparator", type=COMPARATOR_FILE, help="YAML file with a comparator group: name and areas.")
 @click.option(
     "--spine-exclude",
     callback=_parse_codes,
     help="Comma-separated area codes left out of the spine ranges (default: E06000053,E09000001; 'none' for none).",
 )
+@click.option("--allow-empty", is_flag=True, help="With --area: no error when the data have no rows for the area.")
 @reports_errors
 def benchmark(
     data: Path | None,
@@ -224,6 +272,7 @@ def benchmark(
     out: Path | None,
     comparator: Path | None,
     spine_exclude: tuple[str, ...] | None,
+    allow_empty: bool,
 ) -> None:
     """Write the benchmark table: one row per indicator, area and period.
 
@@ -236,12 +285,13 @@ def benchmark(
       reportgen benchmark --data export.csv --area Hartlepool --format xlsx --out hartlepool.xlsx
     """
     from .output import write_atomic
-    from .pipeline import benchmark_bytes, benchmark_rows
+    from .pipeline import benchmark_payload, check_output_file
 
     if fmt == "xlsx" and out is None:
         raise click.UsageError("--format xlsx needs --out FILE.")
-    table = benchmark_rows(area, data, specs, comparator, spine_exclude)
-    payload = benchmark_bytes(table, fmt)
+    if out is not None:
+        check_output_file(out)
+    payload = benchmark_payload(fmt, area, data, specs, comparator, spine_exclude, allow_empty)
     if out is None:
         click.echo(payload.decode("utf-8"), nl=False)
     else:

@@ -61,3 +61,11 @@ class RenderError(ReportgenError):
 def errors_only(problems: Iterable[Problem]) -> list[Problem]:
     """Return the problems whose severity is ``error``."""
     return [p for p in problems if p.severity == "error"]
+
+
+class InputFileError(ReportgenError):
+    """An input file (spec, theme, comparator) is missing, not a regular file, too large or unsafe."""
+
+
+class OutputError(ReportgenError):
+    """An output file or folder cannot be written (not a folder, no permission, disk full, outside --out)."""

@@ -14,7 +14,6 @@ from datetime import date
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
 from . import __version__
 from .assets import default_layouts_dir, default_specs_dir
@@ -25,6 +24,7 @@ from .data import (
     AREA_CODE,
     AREA_NAME,
     INDICATOR_ID,
+    LINE,
     PARENT_CODE,
     PERIOD,
     IndicatorData,
@@ -33,15 +33,16 @@ from .data import (
     parse_indicator_csv,
 )
 from .demo import DEFAULT_SEED, demo_csv_text, generate_demo_frame, write_demo_data
-from .errors import DataError, Problem, RenderError, SpecError
+from .errors import DataError, OutputError, Problem, RenderError, SpecError
 from .geography import Area, area_kind, load_geography
-from .output import write_atomic
+from .output import check_folder, edition_problem, is_ons_code, neutralise_text, reserve, workbook_bytes
 from .periods import parse_period
 from .render import PdfAttachment, html_to_pdf, layout_search_path, make_environment, pdf_engine_version, render_html
 from .specs import IndicatorSpec, load_specs
-from .stats.benchmark import BenchmarkOptions, ComparatorGroup, benchmark_table
+from .stats.benchmark import BenchmarkOptions, ComparatorGroup, area_name_warnings, benchmark_table
 from .stats.distribution import DEFAULT_SPINE_EXCLUSIONS
 from .theme import check_size, load_theme
+from .yamlsafe import load_yaml_file
 
 EMBEDDED_DEMO_LABEL = "<embedded demonstration data>"
 DEFAULT_AUTHOR = "reportgen"
@@ -68,6 +69,7 @@ class BuildOptions:
     author: str | None = None
     palette: str | None = None
     comparator_path: Path | None = None
+    allow_empty: bool = False
 
 
 @dataclass(frozen=True)
@@ -91,7 +93,29 @@ def read_data(data_path: Path | None, specs: list[IndicatorSpec]) -> IndicatorDa
         text = demo_csv_text(generate_demo_frame(specs, geography, DEFAULT_SEED))
         data = parse_indicator_csv(io.StringIO(text), EMBEDDED_DEMO_LABEL, geography)
         return dataclasses.replace(data, sha256=hashlib.sha256(text.encode("utf-8")).hexdigest())
-    return load_indicator_data(data_path, geography)
+    return without_invalid_area_codes(load_indicator_data(data_path, geography))
+
+
+def without_invalid_area_codes(data: IndicatorData) -> IndicatorData:
+    """Skip rows whose ``Area Code`` is not an ONS code, with one warning naming the lines.
+
+    Area codes become file names, so anything else (``../x``, ``/tmp/x``) never goes further.
+    """
+    codes = data.frame[AREA_CODE].astype(str)
+    bad = ~codes.map({c: is_ons_code(c) for c in codes.unique()})
+    if not bad.any():
+        return data
+    lines = data.frame.loc[bad, LINE].tolist()
+    shown = ", ".join(str(n) for n in lines[:10]) + (" ..." if len(lines) > 10 else "")
+    warning = Problem(
+        f"{data.path}:{lines[0]}",
+        "Area Code",
+        f"{len(lines)} row(s) skipped (lines {shown}): {codes[bad].iloc[0]!r} is not an ONS area code "
+        "(a letter E, W, S or N followed by 8 digits, e.g. E06000001)",
+        "warning",
+    )
+    frame = data.frame[~bad].reset_index(drop=True)
+    return dataclasses.replace(data, frame=frame, warnings=(*data.warnings, warning))
 
 
 def check_inputs(specs_dir: Path | None, data_path: Path | None) -> CheckReport:
@@ -99,7 +123,7 @@ def check_inputs(specs_dir: Path | None, data_path: Path | None) -> CheckReport:
     specs = read_specs(specs_dir)
     if data_path is None:
         return CheckReport(len(specs), 0, ())
-    data = load_indicator_data(data_path, load_geography())
+    data = without_invalid_area_codes(load_indicator_data(data_path, load_geography()))
     problems = list(data.warnings) + check_against_specs(data, specs)
     return CheckReport(len(specs), len(data.frame), tuple(problems))
 
@@ -116,6 +140,7 @@ def list_areas(region: str | None, search: str | None) -> list[Area]:
 
 def write_demo(out: Path, specs_dir: Path | None, seed: int | None) -> Path:
     """Write the demonstration dataset for the catalogue's specs."""
+    check_output_file(out)
     specs = read_specs(specs_dir)
     if not any(s.demo for s in specs):
         raise SpecError("None of the specs has a 'demo' block, so there is no demonstration data to generate.")
@@ -159,19 +184,79 @@ def edition_and_date(data: IndicatorData, specs: list[IndicatorSpec], options: B
 
 def build_profile(area_text: str, data_path: Path | None, options: BuildOptions) -> BuildResult:
     """Build one authority's profile: data -> statistics -> charts -> HTML -> PDF, written atomically."""
+    if options.edition is not None:
+        check_edition(options.edition)
+    check_folder(options.out_dir)
+    comparator = load_comparator(options.comparator_path) if options.comparator_path else None
     specs = read_specs(options.specs_dir)
     data = read_data(data_path, specs)
     area = resolve_area(area_text, data)
-    comparator = load_comparator(options.comparator_path) if options.comparator_path else None
     table = compute_benchmark(data, specs, comparator)
-    return render_profile(area, specs, data, table, options)
+    if not options.allow_empty:
+        require_area_rows(area, data, table)
+    names = area_name_warnings(data.frame, data.path, load_geography())
+    result = render_profile(area, specs, data, table, options)
+    return dataclasses.replace(result, warnings=(*result.warnings, *names))
+
+
+def check_edition(edition: str) -> str:
+    """The edition label, if it is a short slug; else :class:`OutputError` (it names a folder)."""
+    problem = edition_problem(edition)
+    if problem:
+        raise OutputError(f"--edition: {problem}.")
+    return edition
+
+
+def output_path(out_dir: Path, edition: str, area: Area) -> Path:
+    """``<out>/<edition>/<code>-<slug>.pdf``, from validated parts only."""
+    check_edition(edition)
+    if not is_ons_code(area.code):
+        raise OutputError(f"Area code {area.code!r} is not an ONS area code, so it cannot name an output file.")
+    return out_dir / edition / f"{area.code}-{slugify(area.name)}.pdf"
+
+
+def require_area_rows(area: Area, data: IndicatorData, table: pd.DataFrame) -> None:
+    """Refuse to build an empty profile: the data must have rows of the area for the specs."""
+    if table.empty or (table["area_code"] == area.code).any():
+        return  # an empty table is reported by edition_and_date, with its own hint
+    raise DataError(
+        f"{data.path} has no rows for {area.name} ({area.code}) in the specs' indicators: "
+        f"{describe_coverage(data, area)}. Check --area and --data, or pass --allow-empty "
+        "to build a profile without the area's values."
+    )
+
+
+def describe_coverage(data: IndicatorData, area: Area) -> str:
+    """What a data file covers, e.g. 'it covers 12 authorities in North East; none is Hartlepool'."""
+    geography = load_geography()
+    codes = sorted({c for c in data.frame[AREA_CODE].unique() if area_kind(c) in ("UTLA", "Other")})
+    if not codes:
+        kinds = sorted({area_kind(c) for c in data.frame[AREA_CODE].unique()} - {"UTLA", "Other"})
+        held = " and ".join(k.lower() if k == "Region" else k for k in kinds) or "no"
+        return f"it holds only {held} rows, no authorities"
+    regions = sorted({a.region_name for c in codes if (a := geography.lookup(c)) is not None and a.region_name})
+    where = f" in {regions[0]}" if len(regions) == 1 else (f" in {len(regions)} regions" if regions else "")
+    return f"it covers {len(codes)} authorit{'y' if len(codes) == 1 else 'ies'}{where}; none is {area.name}"
 
 
 def render_profile(
     area: Area, specs: list[IndicatorSpec], data: IndicatorData, table: pd.DataFrame, options: BuildOptions
 ) -> BuildResult:
-    """Render one area's profile from a computed benchmark table and write the PDF."""
+    """Render one area's profile from a computed benchmark table and write the PDF.
+
+    The output file is reserved (folder created, temporary file opened) before rendering, so an
+    unwritable output fails at once; the temporary file is removed on every failure.
+    """
     edition, data_date = edition_and_date(data, specs, options)
+    path = output_path(options.out_dir, edition, area)
+    with reserve(path, options.out_dir) as reservation:
+        pdf, log = _render_pdf(area, specs, data, table, options, edition, data_date)
+        reservation.commit(pdf)
+    warnings = [Problem("", "layouts", f"refused to fetch {url}", "warning") for url in log.blocked]
+    return BuildResult(path, area, tuple(data.warnings) + tuple(warnings))
+
+
+def _render_pdf(area, specs, data, table, options, edition, data_date):
     search_path = layout_search_path(options.layouts_dir, default_layouts_dir())
     theme = load_theme(search_path, options.palette)
     provenance = provenance_record(area, data, specs, search_path, edition, data_date)
@@ -206,11 +291,7 @@ def render_profile(
         ),
     ]
     identifier = hashlib.sha256(f"{area.code}|{edition}|{data.sha256}".encode()).hexdigest()[:32].encode("ascii")
-    pdf, log = html_to_pdf(html, search_path, created=data_date, attachments=attachments, identifier=identifier)
-    path = options.out_dir / edition / f"{area.code}-{slugify(area.name)}.pdf"
-    write_atomic(path, pdf)
-    warnings = [Problem("", "layouts", f"refused to fetch {url}", "warning") for url in log.blocked]
-    return BuildResult(path, area, tuple(data.warnings) + tuple(warnings))
+    return html_to_pdf(html, search_path, created=data_date, attachments=attachments, identifier=identifier)
 
 
 HASH_CHUNK = 1024 * 1024
@@ -295,22 +376,21 @@ def provenance_record(
 
 def load_comparator(path: Path) -> ComparatorGroup:
     """Read a comparator group YAML file: ``name`` and a list of ``areas`` (ONS codes)."""
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise DataError(f"Comparator file {path} does not exist.") from None
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise DataError(f"{path}: not a readable YAML file ({exc}).") from None
+    raw = load_yaml_file(path, max_bytes=100_000, what="comparator")
     if not isinstance(raw, dict) or set(raw) != {"name", "areas"}:
         raise DataError(
             f"{path}: a comparator group needs exactly two keys, 'name' (text) and 'areas' (a list of area codes)."
         )
     name, areas = raw["name"], raw["areas"]
-    if not isinstance(name, str) or not name.strip():
-        raise DataError(f"{path}: name: must be non-empty text.")
+    if not isinstance(name, str) or not name.strip() or len(name) > 200:
+        raise DataError(f"{path}: name: must be non-empty text of at most 200 characters.")
     if not isinstance(areas, list) or not areas or not all(isinstance(a, str) for a in areas):
         raise DataError(f"{path}: areas: must be a non-empty list of area codes such as E06000001.")
-    return ComparatorGroup(name.strip(), tuple(a.strip().upper() for a in areas))
+    codes = tuple(a.strip().upper() for a in areas)
+    bad = [c for c in codes if not is_ons_code(c)]
+    if bad:
+        raise DataError(f"{path}: areas: {bad[0]!r} is not an ONS area code such as E06000001.")
+    return ComparatorGroup(name.strip(), codes)
 
 
 def compute_benchmark(
@@ -340,16 +420,37 @@ def benchmark_rows(
     specs_dir: Path | None,
     comparator_path: Path | None = None,
     spine_exclusions: tuple[str, ...] | None = None,
+    allow_empty: bool = False,
 ) -> pd.DataFrame:
     """The benchmark table of a data file, optionally only one area's rows."""
+    return _benchmark(area_text, data_path, specs_dir, comparator_path, spine_exclusions, allow_empty)[0]
+
+
+def benchmark_payload(
+    fmt: str,
+    area_text: str | None,
+    data_path: Path | None,
+    specs_dir: Path | None,
+    comparator_path: Path | None = None,
+    spine_exclusions: tuple[str, ...] | None = None,
+    allow_empty: bool = False,
+) -> bytes:
+    """The benchmark table serialised as ``fmt``; the spreadsheet rounds to each spec's decimals."""
+    table, specs = _benchmark(area_text, data_path, specs_dir, comparator_path, spine_exclusions, allow_empty)
+    return benchmark_bytes(table, fmt, {s.id: s.decimals for s in specs})
+
+
+def _benchmark(area_text, data_path, specs_dir, comparator_path, spine_exclusions, allow_empty):
+    comparator = load_comparator(comparator_path) if comparator_path else None
     specs = read_specs(specs_dir)
     data = read_data(data_path, specs)
-    comparator = load_comparator(comparator_path) if comparator_path else None
+    area = resolve_area(area_text, data) if area_text else None
     table = compute_benchmark(data, specs, comparator, spine_exclusions)
-    if area_text:
-        area = resolve_area(area_text, data)
+    if area is not None:
+        if not allow_empty:
+            require_area_rows(area, data, table)
         table = table[table["area_code"] == area.code].reset_index(drop=True)
-    return table
+    return table, specs
 
 
 def _json_value(value):
@@ -360,16 +461,42 @@ def _json_value(value):
     return value
 
 
-def benchmark_bytes(table: pd.DataFrame, fmt: str) -> bytes:
-    """Serialise the benchmark table as CSV, JSON (records) or XLSX."""
+def benchmark_bytes(table: pd.DataFrame, fmt: str, decimals: dict[str, int] | None = None) -> bytes:
+    """Serialise the benchmark table as CSV, JSON (records) or XLSX.
+
+    Text that a spreadsheet would run as a formula is neutralised in CSV and XLSX; the XLSX is
+    rounded to ``decimals`` (spec id -> decimal places) and laid out for reading.
+    """
     if fmt == "csv":
-        return table.to_csv(index=False, lineterminator="\n").encode("utf-8")
+        return neutralised(table, one_newline=True).to_csv(index=False, lineterminator="\n").encode("utf-8")
     if fmt == "json":
         records = [{k: _json_value(v) for k, v in row.items()} for row in table.to_dict(orient="records")]
         return (json.dumps(records, indent=1, ensure_ascii=False) + "\n").encode("utf-8")
     if fmt == "xlsx":
-        buffer = io.BytesIO()
-        with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
-            table.to_excel(writer, index=False, sheet_name="benchmark")
-        return buffer.getvalue()
+        return workbook_bytes(table, decimals or {})
     raise ValueError(f"unknown format {fmt!r}")
+
+
+def neutralised(table: pd.DataFrame, one_newline: bool = False) -> pd.DataFrame:
+    """A copy of ``table`` whose text cells cannot run as spreadsheet formulas; numbers unchanged.
+
+    With ``one_newline``, carriage returns in text become newlines, which the CSV writer quotes
+    (a bare carriage return would otherwise split the row for some readers).
+    """
+
+    def clean(value: object) -> object:
+        value = neutralise_text(value)
+        if one_newline and isinstance(value, str):
+            return value.replace("\r\n", "\n").replace("\r", "\n")
+        return value
+
+    text_columns = [c for c in table.columns if not pd.api.types.is_numeric_dtype(table[c])]
+    return table.assign(**{c: table[c].map(clean) for c in text_columns})
+
+
+def check_output_file(path: Path) -> Path:
+    """Check, before slow work, that ``path`` can be written as a file (its folder is created)."""
+    if path.is_dir():
+        raise OutputError(f"Cannot write {path}: it is a folder; give a file name.")
+    check_folder(path.parent)
+    return path

@@ -10,7 +10,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from .errors import Problem, SpecError
+from .errors import InputFileError, Problem, SpecError
+from .yamlsafe import parse_yaml, read_text_file
 
 DOMAINS: tuple[str, ...] = (
     "Economy",
@@ -44,8 +45,14 @@ PeriodKind = Literal["calendar", "financial", "academic", "calendar_3yr", "finan
 ID_PATTERN = r"^[a-z0-9][a-z0-9_]*$"
 
 
+#: Longest accepted text of the free-text keys (characters).
+TEXT_LIMITS = {"name": 200, "short_name": 60, "definition": 2000, "rationale": 2000, "source": 2000, "caveats": 2000}
+MAX_MULTIPLIER = 1_000_000
+MAX_SPEC_BYTES = 100_000
+
+
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 class DemoModel(_Strict):
@@ -66,24 +73,24 @@ class SpecModel(_Strict):
 
     id: str = Field(pattern=ID_PATTERN)
     fingertips_id: int | None = Field(default=None, gt=0)
-    name: str = Field(min_length=1)
-    short_name: str = Field(min_length=1, max_length=60)
+    name: str = Field(min_length=1, max_length=TEXT_LIMITS["name"])
+    short_name: str = Field(min_length=1, max_length=TEXT_LIMITS["short_name"])
     domain: Domain
-    definition: str = Field(min_length=1)
-    rationale: str = Field(min_length=1)
-    source: str = Field(min_length=1)
+    definition: str = Field(min_length=1, max_length=TEXT_LIMITS["definition"])
+    rationale: str = Field(min_length=1, max_length=TEXT_LIMITS["rationale"])
+    source: str = Field(min_length=1, max_length=TEXT_LIMITS["source"])
     unit: str
     decimals: int = Field(ge=0, le=4)
     value_type: ValueType
-    multiplier: float = Field(gt=0)
+    multiplier: float = Field(gt=0, le=MAX_MULTIPLIER)
     polarity: Polarity
     comparison: Comparison
-    sex: str = Field(min_length=1)
-    age: str = Field(min_length=1)
-    order: int = Field(default=100, ge=0)
-    caveats: str = ""
-    licence: str = "Open Government Licence v3.0"
-    source_url: str = ""
+    sex: str = Field(min_length=1, max_length=100)
+    age: str = Field(min_length=1, max_length=100)
+    order: int = Field(default=100, ge=0, le=1_000_000)
+    caveats: str = Field(default="", max_length=TEXT_LIMITS["caveats"])
+    licence: str = Field(default="Open Government Licence v3.0", max_length=200)
+    source_url: str = Field(default="", max_length=500)
     provides_population: bool = False
     demo: DemoModel | None = None
 
@@ -180,7 +187,7 @@ def load_specs(directory: Path | str) -> list[IndicatorSpec]:
     specs: list[IndicatorSpec] = []
     problems: list[Problem] = []
     for path in paths:
-        spec, found = _load_one(path)
+        spec, found = _load_one(path, directory)
         problems.extend(found)
         if spec is not None:
             specs.append(spec)
@@ -190,18 +197,26 @@ def load_specs(directory: Path | str) -> list[IndicatorSpec]:
     return sorted(specs, key=lambda s: (DOMAINS.index(s.domain), s.order, s.id))
 
 
-def _load_one(path: Path) -> tuple[IndicatorSpec | None, list[Problem]]:
+def _outside_folder(path: Path, directory: Path) -> Problem | None:
+    """A spec that is a link resolving outside its folder is refused (it could point anywhere)."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        return None, [Problem(f"{path}:1:1", "", f"not UTF-8 text ({exc.reason}); save the file as UTF-8")]
+        target = path.resolve(strict=True)
+        inside = directory.resolve() in target.parents
+    except (OSError, RuntimeError):
+        return None  # loops and dangling links are reported by read_text_file
+    if inside:
+        return None
+    return Problem(f"{path}:1:1", "", f"is a link to {target}, outside the specs folder; copy the file into the folder")
+
+
+def _load_one(path: Path, directory: Path | None = None) -> tuple[IndicatorSpec | None, list[Problem]]:
+    outside = _outside_folder(path, directory) if directory is not None else None
+    if outside is not None:
+        return None, [outside]
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else f"{path}:1:1"
-        return None, [Problem(where, "", f"YAML syntax error: {exc.problem or exc.context}")]
+        root, data = parse_yaml(read_text_file(path, max_bytes=MAX_SPEC_BYTES, what="spec"), str(path))
+    except InputFileError as exc:
+        return None, [exc.problem]  # type: ignore[attr-defined]
     if not isinstance(root, yaml.MappingNode) or not isinstance(data, dict):
         return None, [Problem(f"{path}:1:1", "", "a spec must be a YAML mapping of keys to values")]
     problems = _duplicate_key_problems(path, root)
@@ -310,9 +325,16 @@ def _translate(path: Path, root: yaml.Node, err: Any) -> Problem:
     return Problem(where, key, _message_for(kind, err, given))
 
 
+def _plain(number: Any) -> str:
+    """A bound as written in the README: 1000000, not 1000000.0 or 1e+06."""
+    return str(int(number)) if isinstance(number, float) and number.is_integer() else str(number)
+
+
 def _message_for(kind: str, err: Any, given: Any) -> str:
     ctx = err.get("ctx", {})
     shown = f" (got {given!r})" if given is not None and not isinstance(given, dict | list) else ""
+    if kind == "string_too_long":
+        shown = ""  # the length is in the message; the text itself can be very long
     messages = {
         "int_type": "must be a whole number",
         "float_type": "must be a number",
@@ -324,10 +346,12 @@ def _message_for(kind: str, err: Any, given: Any) -> str:
             "must be a slug: lower-case letters, digits and underscores, starting with a letter or digit"
         ),
         "string_too_short": "must not be empty",
-        "string_too_long": f"must be at most {ctx.get('max_length')} characters",
+        "string_too_long": f"must be at most {ctx.get('max_length')} characters"
+        + (f" (got {len(given):,})" if isinstance(given, str) else ""),
+        "finite_number": "must be a finite number (not .inf or .nan)",
         "greater_than": f"must be greater than {ctx.get('gt'):g}" if "gt" in ctx else "is too small",
         "greater_than_equal": f"must be at least {ctx.get('ge')}",
-        "less_than_equal": f"must be at most {ctx.get('le')}",
+        "less_than_equal": f"must be at most {_plain(ctx.get('le'))}",
     }
     if kind in messages:
         return messages[kind] + shown

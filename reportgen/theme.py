@@ -21,6 +21,7 @@ from pydantic_core import PydanticCustomError
 from .errors import RenderError
 from .models import Palette, Theme
 from .stats.compare import BOB_LABELS, NOT_COMPARED, RAG_LABELS
+from .yamlsafe import load_yaml_file
 
 REQUIRED_LABELS = (*RAG_LABELS, *BOB_LABELS, NOT_COMPARED)
 _PALETTE_KEYS = ("spine_outer", "spine_inner", "england", "region", "bar", "trend_england", "accent")
@@ -202,7 +203,7 @@ def _check_labels(path: Path, name: str, comparison: dict) -> None:
 
 def _read_theme_yaml(path: Path) -> dict:
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        raw = load_yaml_file(path, what="theme") or {}
     except yaml.YAMLError as exc:
         raise RenderError(f"{path}: YAML syntax error: {exc}") from None
     except (OSError, UnicodeDecodeError) as exc:

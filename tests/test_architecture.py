@@ -18,7 +18,7 @@ ORDER = [
     "specs", "geography", "data", "stats", "demo", "compose", "charts", "context", "theme", "render", "pdfcheck",
     "pipeline", "cli", "bench", "__main__",
 ]  # fmt: skip
-SHARED = {"errors", "models", "assets", "formatting", "periods", "narrative", "output", "__init__"}
+SHARED = {"errors", "models", "assets", "formatting", "periods", "narrative", "output", "yamlsafe", "__init__"}
 
 
 def imports_of(path: Path) -> set[str]:

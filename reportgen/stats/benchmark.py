@@ -21,6 +21,7 @@ from ..data import (
     AREA_TYPE,
     COUNT,
     DENOMINATOR,
+    LINE,
     LOWER_95,
     LOWER_998,
     PARENT_CODE,
@@ -36,7 +37,7 @@ from ..data import (
     check_against_specs,
     series_index,
 )
-from ..errors import DataError, errors_only
+from ..errors import DataError, Problem, errors_only
 from ..geography import ENGLAND_CODE, Geography, area_kind
 from ..periods import parse_period, period_sort_key
 from ..specs import IndicatorSpec
@@ -228,8 +229,9 @@ def _attach_hierarchy(table: pd.DataFrame, geography: Geography) -> pd.DataFrame
     region = from_parent.where(from_parent != "", from_geography).where(local, "")
     file_names = _map_unique(table[PARENT_NAME], lambda n: n.removesuffix(" region")).where(from_parent != "", "")
     region_name = region.map(regions).fillna(file_names).where(region != "", "")
-    fallback = codes.map({c: known[c].name if c in known else regions.get(c, c) for c in unique})
-    area_name = table[AREA_NAME].where(table[AREA_NAME] != "", fallback)
+    official = codes.map({c: _official_name(c, geography) or "" for c in unique})
+    fallback = table[AREA_NAME].where(table[AREA_NAME] != "", codes)
+    area_name = official.where(official != "", fallback)
     periods = {p: period_sort_key(p) for p in table[PERIOD].unique()}
     return table.assign(
         area_type=area_type,
@@ -238,6 +240,48 @@ def _attach_hierarchy(table: pd.DataFrame, geography: Geography) -> pd.DataFrame
         _period_order=table[PERIOD].map(periods),
         **{AREA_NAME: area_name},
     )
+
+
+def _official_name(code: str, geography: Geography) -> str | None:
+    """The geography's name of an area code (authority, former authority, region, England), if known."""
+    area = geography.lookup(code) if code.strip().upper() == code else None
+    return area.name if area is not None else None
+
+
+def _same_name(given: str, official: str) -> bool:
+    """Names equal apart from case, punctuation, '&'/'and', a ', City of' style suffix or ' region'."""
+
+    def norm(text: str) -> str:
+        text = re.sub(r"[^a-z0-9]+", " ", text.casefold().replace("&", " and ")).split()
+        words = [w for w in text if w not in ("city", "county", "of", "the")]
+        return " ".join(words).removesuffix(" region")
+
+    return norm(given) == norm(official)
+
+
+def area_name_warnings(frame: pd.DataFrame, path: str, geography: Geography) -> list[Problem]:
+    """One warning per area whose name in the data differs from the geography's official name.
+
+    Outputs always use the official name where the code is known; the warning names the file and
+    the first line with the different name.
+    """
+    rows = frame.loc[frame[AREA_NAME] != "", [AREA_CODE, AREA_NAME, LINE]].drop_duplicates([AREA_CODE, AREA_NAME])
+    problems = []
+    warned: set[str] = set()
+    for code, name, line in rows.itertuples(index=False):
+        official = _official_name(code, geography)
+        if official is None or code in warned or _same_name(name, official):
+            continue
+        warned.add(code)
+        problems.append(
+            Problem(
+                f"{path}:{line}",
+                "Area Name",
+                f"{name!r} is not the official name of {code}; the official name {official!r} is used",
+                "warning",
+            )
+        )
+    return problems
 
 
 def _attach_benchmarks(table: pd.DataFrame) -> pd.DataFrame:
