@@ -5,8 +5,11 @@ from __future__ import annotations
 import csv
 import dataclasses
 import hashlib
+import math
+import os
 import re
-from collections.abc import Sequence
+import stat
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
@@ -16,6 +19,7 @@ import pandas as pd
 
 from .errors import DataError, Problem, errors_only
 from .geography import Geography
+from .periods import period_problem
 
 # Canonical column names used everywhere after loading.
 INDICATOR_ID = "indicator_id"
@@ -121,32 +125,116 @@ class IndicatorData:
     sha256: str = ""
 
 
+#: Longest physical line accepted (bytes or characters); real exports have lines under 2 kB.
+MAX_LINE_LENGTH = 1 << 20
+#: Most fields accepted in a header or row (exports have 26 or 27).
+MAX_FIELDS = 200
+#: Most physical lines one record may span (names sometimes hold a newline or two).
+MAX_RECORD_LINES = 20
+#: Rows parsed into numbers at a time, so text is held for one chunk only.
+CHUNK_ROWS = 50_000
+#: Largest magnitude any indicator number may have.
+MAX_MAGNITUDE = 1e15
+#: Most problems collected per check before the rest are only counted.
+MAX_PROBLEMS = 1000
+
+_BOM = "\ufeff"
+_THOUSANDS = re.compile(r"-?\d{1,3}(,\d{3})+(\.\d+)?")
+_NO_DATA = re.compile(r"(<[^>]*>\s*)*-?\s*(<[^>]*>\s*)*", re.S)
+_THOUSANDS_COLUMNS = (COUNT, DENOMINATOR)
+_LIMIT_COLUMNS = (LOWER_95, UPPER_95, LOWER_998, UPPER_998)
+SOURCE = "source"
+
+
 def load_indicator_data(path: Path | str, geography: Geography | None = None) -> IndicatorData:
     """Read a Fingertips-format CSV file and check it.
 
-    Accepts the current (26 or 27 column) header and the older underscore header, UTF-8 with or
-    without BOM, quoted newlines and blank values. Raises :class:`DataError` listing every problem
-    (file, line, column, what to do); unknown area codes are returned as warnings.
+    Accepts the current (26 or 27 column) header, the older underscore header and the website's
+    "compare areas" variants, UTF-8 with or without BOM, quoted newlines and blank values. Reads
+    the file in bounded lines (never a whole line over :data:`MAX_LINE_LENGTH`), refuses anything
+    but a regular file, and raises :class:`DataError` listing every problem (file, line, column,
+    what to do); unknown area codes are returned as warnings.
     """
     path = Path(path)
-    if not path.is_file():
-        raise DataError(f"Data file {path} does not exist. Pass --data FILE (a Fingertips CSV export).")
+    digest = hashlib.sha256()
+    with _open_regular(path) as handle:
+        data = _parse_lines(_binary_lines(handle, str(path), digest), str(path), geography)
+        # The reader stops at the last record; hash whatever follows it too.
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return dataclasses.replace(data, sha256=digest.hexdigest())
+
+
+def _open_regular(path: Path):
+    """Open a regular file for reading without ever blocking on a FIFO or device."""
     try:
-        with path.open(encoding="utf-8-sig", newline="") as handle:
-            data = parse_indicator_csv(handle, str(path), geography)
-    except UnicodeDecodeError as exc:
-        raise DataError(
-            f"{path}: not UTF-8 text (byte {exc.start}: {exc.reason}). Save the file as 'CSV UTF-8' and try again."
-        ) from None
-    return dataclasses.replace(data, sha256=hashlib.sha256(path.read_bytes()).hexdigest())
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except FileNotFoundError:
+        raise DataError(f"Data file {path} does not exist. Pass --data FILE (a Fingertips CSV export).") from None
+    except IsADirectoryError:
+        raise DataError(f"{path} is a folder; pass --data with a CSV file, or a folder of CSV files.") from None
+    except OSError as exc:
+        raise DataError(f"{path}: cannot be read ({exc.strerror}); check the file name and permissions.") from None
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        kind = "a folder" if stat.S_ISDIR(mode) else "not a regular file (a pipe, device or socket)"
+        raise DataError(f"{path} is {kind}; pass --data with a CSV file (a Fingertips export).")
+    if hasattr(os, "set_blocking"):
+        os.set_blocking(fd, True)
+    return os.fdopen(fd, "rb")
 
 
 def parse_indicator_csv(handle: TextIO, label: str, geography: Geography | None = None) -> IndicatorData:
     """Parse and check CSV text from an open text stream; ``label`` names it in messages."""
-    records, lines, header = _read_records(handle, label)
-    frame = _to_frame(label, records, lines, header)
-    frame, problems = _parse_numbers(label, frame)
+    return _parse_lines(_text_lines(handle, label), label, geography)
+
+
+def _binary_lines(handle, label: str, digest) -> Iterator[str]:
+    """Decoded physical lines of a binary file, each at most :data:`MAX_LINE_LENGTH` bytes."""
+    number = 0
+    while raw := handle.readline(MAX_LINE_LENGTH + 1):
+        digest.update(raw)
+        number += 1
+        _check_line_length(raw, b"\n", label, number)
+        if b"\x00" in raw:
+            raise DataError(
+                f"{label}:{number}: contains NUL bytes, so it is a binary file (for example a spreadsheet), "
+                "not CSV text. Export the data as CSV (UTF-8) and try again."
+            )
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise DataError(
+                f"{label}:{number}: not UTF-8 text (byte {exc.start + 1} of the line: {exc.reason}). "
+                "Save the file as 'CSV UTF-8' and try again."
+            ) from None
+        yield text.removeprefix(_BOM) if number == 1 else text
+
+
+def _text_lines(handle: TextIO, label: str) -> Iterator[str]:
+    number = 0
+    while text := handle.readline(MAX_LINE_LENGTH + 1):
+        number += 1
+        _check_line_length(text, "\n", label, number)
+        if "\x00" in text:
+            raise DataError(f"{label}:{number}: contains NUL characters, so it is not CSV text.")
+        yield text.removeprefix(_BOM) if number == 1 else text
+
+
+def _check_line_length(line, newline, label: str, number: int) -> None:
+    if len(line) > MAX_LINE_LENGTH and not line.endswith(newline):
+        raise DataError(
+            f"{label}:{number}: line longer than {MAX_LINE_LENGTH // (1 << 20)} MB; a Fingertips export has one "
+            "short line per row. Check the file is a CSV export with line breaks."
+        )
+
+
+def _parse_lines(lines: Iterator[str], label: str, geography: Geography | None) -> IndicatorData:
+    reader = _Reader(lines, label)
+    frame, problems = reader.read()
     problems += _range_problems(label, frame)
+    problems += _period_problems(label, frame)
     frame, duplicate_problems = _resolve_duplicates(label, frame)
     problems += duplicate_problems
     if geography is not None:
@@ -154,81 +242,213 @@ def parse_indicator_csv(handle: TextIO, label: str, geography: Geography | None 
     errors = errors_only(problems)
     if errors:
         raise DataError(f"{len(errors)} problem(s) in data file {label}:", errors)
-    synthetic = bool(frame[VALUE_NOTE].astype(str).str.startswith(SYNTHETIC_MARK).any())
+    synthetic = any(note.startswith(SYNTHETIC_MARK) for note in reader.distinct(VALUE_NOTE))
     return IndicatorData(label, frame, tuple(p for p in problems if p.severity == "warning"), synthetic)
 
 
-def _read_records(handle: TextIO, path: str) -> tuple[list[list[str]], list[int], list[str]]:
-    reader = csv.reader(handle)
-    try:
-        header = next(reader, None)
+def column_letter(index: int) -> str:
+    """Spreadsheet letter of a 0-based column position: 0 -> A, 26 -> AA."""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
+
+
+class _Reader:
+    """Streams CSV records into compact columns: shared strings for text, floats for numbers."""
+
+    def __init__(self, lines: Iterator[str], label: str) -> None:
+        csv.field_size_limit(MAX_LINE_LENGTH)
+        self.reader = csv.reader(lines)
+        self.label = label
+        self.problems: list[Problem] = []
+        self.lines: list[int] = []
+        self.text: dict[str, list[str]] = {}
+        self.numbers: dict[str, list[np.ndarray]] = {}
+        self.pooled: dict[str, dict[str, str]] = {}
+
+    def distinct(self, column: str) -> Iterable[str]:
+        """Every distinct value of a text column."""
+        return self.pooled.get(column, {}).keys()
+
+    def read(self) -> tuple[pd.DataFrame, list[Problem]]:
+        header = self._header()
+        self.width = len(header)
+        self.keep = _keep_columns(self.label, header)
+        for column, _ in self.keep:
+            (self.numbers if column in NUMERIC_COLUMNS else self.text)[column] = []
+            self.pooled[column] = {}
+        chunk: list[list[str]] = []
+        for row, line in self._records():
+            chunk.append(row)
+            self.lines.append(line)
+            if len(chunk) >= CHUNK_ROWS:
+                self._store(chunk)
+                chunk = []
+        self._store(chunk)
+        if not self.lines:
+            raise DataError(
+                f"{self.label}: has a header but no data rows; export the indicator data again (Fingertips "
+                "'Download data')."
+            )
+        return self._frame(), self.problems
+
+    def _header(self) -> list[str]:
+        try:
+            header = next(self.reader, None)
+        except csv.Error as exc:
+            raise DataError(f"{self.label}:1: not a readable CSV file ({exc}).") from None
         if header is None:
-            raise DataError(f"{path}: the file is empty; expected a Fingertips CSV export with a header row.")
-        records: list[list[str]] = []
-        lines: list[int] = []
+            raise DataError(f"{self.label}: the file is empty; expected a Fingertips CSV export with a header row.")
+        if len(header) > MAX_FIELDS:
+            raise DataError(f"{self.label}:1: the header has {len(header)} fields; a Fingertips export has 26 or 27.")
+        return [h.strip() for h in header]
+
+    def _records(self) -> Iterator[tuple[list[str], int]]:
+        reader = self.reader
         previous_end = reader.line_num
-        for row in reader:
-            lines.append(previous_end + 1)
-            previous_end = reader.line_num
-            records.append(row)
-    except csv.Error as exc:
-        raise DataError(f"{path}:{reader.line_num}: not a readable CSV file ({exc}).") from None
-    return records, lines, header
+        try:
+            for row in reader:
+                start, previous_end = previous_end + 1, reader.line_num
+                self._check_record(row, start, previous_end)
+                if any(cell.strip() for cell in row):
+                    yield row, start
+        except csv.Error as exc:
+            raise DataError(f"{self.label}:{reader.line_num}: not a readable CSV file ({exc}).") from None
+
+    def _check_record(self, row: list[str], start: int, end: int) -> None:
+        if len(row) > MAX_FIELDS:
+            raise DataError(f"{self.label}:{start}: has {len(row)} fields; a Fingertips export has 26 or 27.")
+        if end > start:
+            self._check_quotes(row, start, end)
+        if len(row) > self.width and any(cell.strip() for cell in row[self.width :]):
+            self._add(
+                Problem(
+                    f"{self.label}:{start}",
+                    "",
+                    f"has {len(row)} fields but the header has {self.width}; check quoting and commas",
+                )
+            )
+
+    def _check_quotes(self, row: list[str], start: int, end: int) -> None:
+        for index, cell in enumerate(row):
+            if "\n" not in cell and "\r" not in cell:
+                continue
+            swallowed = any(part.count(",") >= self.width // 2 for part in cell.splitlines()[1:])
+            if swallowed or end - start >= MAX_RECORD_LINES:
+                raise DataError(
+                    f"{self.label}:{start}: column {column_letter(index)}: a quoted field opened on this line is "
+                    f"not closed, so it swallows lines {start + 1} to {end}; close or remove the quote."
+                )
+
+    def _add(self, problem: Problem) -> None:
+        self.problems.append(problem)
+        if len(self.problems) > MAX_PROBLEMS:
+            raise DataError(
+                f"more than {MAX_PROBLEMS} problems in data file {self.label}; fix these first:",
+                self.problems[:MAX_PROBLEMS],
+            )
+
+    def _store(self, chunk: list[list[str]]) -> None:
+        if not chunk:
+            return
+        width = self.width
+        padded = [row if len(row) == width else (row + [""] * width)[:width] for row in chunk]
+        columns = list(zip(*padded, strict=True))
+        lines = self.lines[len(self.lines) - len(chunk) :]
+        for column, index in self.keep:
+            cells = list(map(str.strip, columns[index]))
+            if column in NUMERIC_COLUMNS:
+                self.numbers[column].append(self._numbers(column, cells, lines))
+            else:
+                pool = self.pooled[column]
+                self.text[column].extend(map(pool.setdefault, cells, cells))
+
+    def _numbers(self, column: str, cells: list[str], lines: list[int]) -> np.ndarray:
+        parsed = np.array(pd.to_numeric(pd.Series(cells, dtype=object), errors="coerce"), dtype=float)
+        blank = np.fromiter((not c for c in cells), bool, len(cells))
+        suspect = ~blank & ~np.isfinite(parsed) | (np.abs(parsed) > MAX_MAGNITUDE)
+        for i in np.flatnonzero(suspect):
+            parsed[i] = self._special_number(column, cells[i], lines[i])
+        return parsed
+
+    def _special_number(self, column: str, cell: str, line: int) -> float:
+        number, problem = parse_number(column, cell)
+        if problem:
+            self._add(Problem(f"{self.label}:{line}", DISPLAY_NAME[column], problem))
+        return number
+
+    def _frame(self) -> pd.DataFrame:
+        data: dict[str, object] = {c: np.array(v, dtype=object) for c, v in self.text.items()}
+        data |= {c: np.concatenate(v) for c, v in self.numbers.items()}
+        frame = pd.DataFrame(data)
+        n = len(self.lines)
+        for canonical in [c for c, _ in FINGERTIPS_HEADER] + [STD_DEV]:
+            if canonical not in frame:
+                frame[canonical] = np.full(n, np.nan) if canonical in NUMERIC_COLUMNS else np.full(n, "", dtype=object)
+        frame[LINE] = np.array(self.lines, dtype=np.int64)
+        frame = _unsentinel_limits(frame)
+        return frame
 
 
-def _to_frame(path: str, records: list[list[str]], lines: list[int], header: list[str]) -> pd.DataFrame:
-    columns: list[str | None] = [canonical_column(h) for h in header]
-    missing = [DISPLAY_NAME[c] for c in REQUIRED_COLUMNS if c not in columns]
+def _keep_columns(label: str, header: list[str]) -> list[tuple[str, int]]:
+    """Canonical column and position of each recognised header cell; errors for missing or repeated ones."""
+    seen: dict[str, int] = {}
+    repeated = []
+    for index, name in enumerate(header):
+        canonical = canonical_column(name)
+        if canonical is None:
+            continue
+        if canonical in seen:
+            first = seen[canonical]
+            repeated.append(
+                Problem(
+                    f"{label}:1",
+                    DISPLAY_NAME[canonical],
+                    f"two columns give it: {header[first]!r} (column {column_letter(first)}) and {name!r} "
+                    f"(column {column_letter(index)}); delete one of them",
+                )
+            )
+        else:
+            seen[canonical] = index
+    missing = [DISPLAY_NAME[c] for c in REQUIRED_COLUMNS if c not in seen]
     if missing:
         found = ", ".join(h for h in header[:12] if h) or "nothing"
         raise DataError(
-            f"{path}:1: missing required column(s): {', '.join(missing)}. "
+            f"{label}:1: missing required column(s): {', '.join(missing)}. "
             f"Found: {found}. Export the data from Fingertips with 'Download data' (CSV) or use the same column names."
         )
-    width = len(header)
-    problems = [
-        Problem(f"{path}:{line}", "", f"has {len(row)} fields but the header has {width}; check quoting and commas")
-        for row, line in zip(records, lines, strict=True)
-        if len(row) > width and any(cell.strip() for cell in row[width:])
-    ]
-    if problems:
-        raise DataError(f"{len(problems)} problem(s) in data file {path}:", problems)
-    # Exports often drop trailing empty fields: pad short rows; skip blank lines.
-    body = [
-        ((row + [""] * width)[:width], line)
-        for row, line in zip(records, lines, strict=True)
-        if any(cell.strip() for cell in row)
-    ]
-    keep = [(i, c) for i, c in enumerate(columns) if c is not None]
-    data = {c: [row[i].strip() for row, _ in body] for i, c in keep}
-    frame = pd.DataFrame(data, dtype=object)
-    for canonical, _ in FINGERTIPS_HEADER:
-        if canonical not in frame:
-            frame[canonical] = ""
-    if STD_DEV not in frame:
-        frame[STD_DEV] = ""
-    frame[LINE] = np.array([line for _, line in body], dtype=np.int64)
-    return frame.astype({c: object for c in frame.columns if c != LINE})
+    if repeated:
+        raise DataError(f"{len(repeated)} problem(s) in data file {label}:", repeated)
+    return list(seen.items())
 
 
-def _parse_numbers(path: str, frame: pd.DataFrame) -> tuple[pd.DataFrame, list[Problem]]:
-    """Convert the numeric columns to floats (blank = missing), reporting cells that are not numbers."""
-    problems: list[Problem] = []
-    converted = {}
-    for column in NUMERIC_COLUMNS:
-        text = frame[column].astype(str)
-        parsed = pd.to_numeric(text.where(text != "", None), errors="coerce").astype(float)
-        bad = (text != "") & parsed.isna()
-        for line, cell in zip(frame.loc[bad, LINE], text[bad], strict=True):
-            problems.append(
-                Problem(
-                    f"{path}:{line}",
-                    DISPLAY_NAME[column],
-                    f"{cell!r} is not a number; use digits with a '.' decimal point, or leave it blank if missing",
-                )
-            )
-        converted[column] = parsed
-    return frame.assign(**converted), problems
+def parse_number(column: str, cell: str) -> tuple[float, str]:
+    """A numeric cell the fast parser did not accept: (number or NaN, problem message or "")."""
+    if _NO_DATA.fullmatch(cell):
+        return np.nan, ""
+    if column in _THOUSANDS_COLUMNS and _THOUSANDS.fullmatch(cell):
+        return float(cell.replace(",", "")), ""
+    try:
+        number = float(cell)
+    except ValueError:
+        return np.nan, f"{cell!r} is not a number; use digits with a '.' decimal point, or leave it blank if missing"
+    if not math.isfinite(number):
+        return np.nan, f"{cell!r} is not a finite number; use digits, or leave it blank if missing"
+    if abs(number) > MAX_MAGNITUDE:
+        return np.nan, f"{cell} is too large for any indicator (over {MAX_MAGNITUDE:g}); check the number"
+    return number, ""
+
+
+def _unsentinel_limits(frame: pd.DataFrame) -> pd.DataFrame:
+    """Suppressed rows (blank value) give confidence limits of -1: they mean missing, not negative."""
+    blank_value = frame[VALUE].isna()
+    if not blank_value.any():
+        return frame
+    changes = {c: frame[c].mask(blank_value & (frame[c] == -1)) for c in _LIMIT_COLUMNS}
+    return frame.assign(**changes)
 
 
 def _range_problems(path: str, frame: pd.DataFrame) -> list[Problem]:
@@ -256,6 +476,16 @@ def _range_problems(path: str, frame: pd.DataFrame) -> list[Problem]:
     )
     for line in frame.loc[outside, LINE]:
         problems.append(Problem(f"{path}:{line}", "Value", "lies outside its own 95% confidence interval", "warning"))
+    return problems
+
+
+def _period_problems(path: str, frame: pd.DataFrame) -> list[Problem]:
+    problems = []
+    for label in frame[PERIOD].unique():
+        reason = period_problem(label)
+        if reason:
+            line = frame.loc[frame[PERIOD] == label, LINE].iloc[0]
+            problems.append(Problem(f"{path}:{line}", DISPLAY_NAME[PERIOD], f"{label!r} {reason}"))
     return problems
 
 
