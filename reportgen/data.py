@@ -165,6 +165,62 @@ def load_indicator_data(path: Path | str, geography: Geography | None = None) ->
     return dataclasses.replace(data, sha256=digest.hexdigest())
 
 
+def data_files(paths: Path | str | Sequence[Path | str]) -> list[Path]:
+    """The files a ``--data`` value names: each file as given, each folder as its ``*.csv`` files, sorted."""
+    given = [Path(paths)] if isinstance(paths, str | Path) else [Path(p) for p in paths]
+    files: list[Path] = []
+    for path in given:
+        if path.is_dir():
+            found = sorted(p for p in path.glob("*.csv") if p.is_file())
+            if not found:
+                raise DataError(f"{path}: the folder has no *.csv files; pass --data with a Fingertips CSV export.")
+            files += found
+        else:
+            files.append(path)
+    return files
+
+
+def load_data_files(paths: Path | str | Sequence[Path | str], geography: Geography | None = None) -> IndicatorData:
+    """Load one or more data files (folders mean their ``*.csv`` files) and merge them.
+
+    Rows repeated across files with the same numbers are kept once; rows with the same key and
+    different numbers are reported with both files and lines. A single file loads exactly as
+    :func:`load_indicator_data`; for several, the SHA-256 is that of their sorted hashes.
+    """
+    files = data_files(paths)
+    if len(files) == 1:
+        return load_indicator_data(files[0], geography)
+    loaded, problems = [], []
+    for path in files:
+        try:
+            loaded.append(load_indicator_data(path, geography))
+        except DataError as exc:
+            problems += [Problem("", "", exc.message), *exc.problems] if exc.problems else [Problem("", "", exc.message)]
+    if problems:
+        raise DataError(f"problems in {len(files)} data files:", problems)
+    return _merge(loaded)
+
+
+def _merge(loaded: list[IndicatorData]) -> IndicatorData:
+    frame = pd.concat(
+        [d.frame.assign(**{SOURCE: np.full(len(d.frame), d.path, dtype=object)}) for d in loaded], ignore_index=True
+    )
+    label = ", ".join(Path(d.path).name for d in loaded)
+    frame, problems = _resolve_duplicates(label, frame)
+    errors = errors_only(problems)
+    if errors:
+        raise DataError(f"{len(errors)} problem(s) across data files {label}:", errors)
+    warnings = tuple(w for d in loaded for w in d.warnings)
+    digest = hashlib.sha256("\n".join(sorted(d.sha256 for d in loaded)).encode("ascii")).hexdigest()
+    return IndicatorData(label, frame, warnings, any(d.synthetic for d in loaded), digest)
+
+
+def _where(path: str, rows: pd.DataFrame) -> list[str]:
+    """``file:line`` of each row (rows of merged files carry their own file)."""
+    sources = rows[SOURCE] if SOURCE in rows else [path] * len(rows)
+    return [f"{source}:{line}" for source, line in zip(sources, rows[LINE], strict=True)]
+
+
 def _open_regular(path: Path):
     """Open a regular file for reading without ever blocking on a FIFO or device."""
     try:
@@ -321,7 +377,7 @@ class _Reader:
     def _check_record(self, row: list[str], start: int, end: int) -> None:
         if len(row) > MAX_FIELDS:
             raise DataError(f"{self.label}:{start}: has {len(row)} fields; a Fingertips export has 26 or 27.")
-        if end > start:
+        if end > start or len(row) < self.width:
             self._check_quotes(row, start, end)
         if len(row) > self.width and any(cell.strip() for cell in row[self.width :]):
             self._add(
@@ -334,13 +390,12 @@ class _Reader:
 
     def _check_quotes(self, row: list[str], start: int, end: int) -> None:
         for index, cell in enumerate(row):
-            if "\n" not in cell and "\r" not in cell:
-                continue
-            swallowed = any(part.count(",") >= self.width // 2 for part in cell.splitlines()[1:])
-            if swallowed or end - start >= MAX_RECORD_LINES:
+            swallowed = cell.count(",") >= max(self.width // 2, 3)
+            if swallowed or ("\n" in cell and end - start >= MAX_RECORD_LINES):
+                what = f"lines {start + 1} to {end}" if end > start else "the rest of the line"
                 raise DataError(
                     f"{self.label}:{start}: column {column_letter(index)}: a quoted field opened on this line is "
-                    f"not closed, so it swallows lines {start + 1} to {end}; close or remove the quote."
+                    f"not closed, so it swallows {what}; close or remove the quote."
                 )
 
     def _add(self, problem: Problem) -> None:
@@ -494,7 +549,7 @@ def _fmt(number: float) -> str:
 
 
 def _resolve_duplicates(path: str, frame: pd.DataFrame) -> tuple[pd.DataFrame, list[Problem]]:
-    """Drop rows repeated with a different parent; report rows that disagree on their numbers."""
+    """Drop rows repeated with the same numbers (e.g. with another parent); report rows that disagree."""
     keys = list(KEY_COLUMNS)
     dup_mask = frame.duplicated(keys, keep=False)
     if not dup_mask.any():
@@ -504,22 +559,24 @@ def _resolve_duplicates(path: str, frame: pd.DataFrame) -> tuple[pd.DataFrame, l
     for _, group in dups.groupby(keys, sort=False):
         payload = group[list(PAYLOAD_COLUMNS)].fillna(-np.inf)
         if len(payload.drop_duplicates()) > 1:
-            lines = ", ".join(str(n) for n in group[LINE])
+            where = _where(path, group)
+            rows = ", ".join(where) if SOURCE in group else "lines " + ", ".join(str(n) for n in group[LINE])
             first = group.iloc[0]
             problems.append(
                 Problem(
-                    f"{path}:{group[LINE].iloc[1]}",
+                    where[1],
                     "",
-                    f"conflicting duplicate rows (lines {lines}) for indicator {first[INDICATOR_ID]}, "
+                    f"conflicting duplicate rows ({rows}) for indicator {first[INDICATOR_ID]}, "
                     f"area {first[AREA_CODE]}, "
                     f"period {first[PERIOD]}: the numbers differ; keep one row",
                 )
             )
     # Prefer the row whose parent is a region, then the first in file order.
     rank = (~frame[PARENT_CODE].astype(str).str.startswith("E12")).astype(int)
-    ordered = frame.assign(_rank=rank).sort_values(["_rank", LINE], kind="stable")
-    kept = ordered.drop_duplicates(keys, keep="first").drop(columns="_rank").sort_values(LINE, kind="stable")
-    return kept.reset_index(drop=True), problems
+    order = frame.index.to_numpy()
+    ordered = frame.assign(_rank=rank, _order=order).sort_values(["_rank", "_order"], kind="stable")
+    kept = ordered.drop_duplicates(keys, keep="first").sort_values("_order", kind="stable")
+    return kept.drop(columns=["_rank", "_order"]).reset_index(drop=True), problems
 
 
 def _area_warnings(path: str, frame: pd.DataFrame, geography: Geography) -> list[Problem]:
@@ -610,22 +667,41 @@ def _value_type_problems(path: str, spec, rows: pd.DataFrame) -> list[Problem]:
         zero = rows[(rows[DENOMINATOR] == 0) & rows[COUNT].notna()]
         problems += [
             Problem(
-                f"{path}:{line}",
+                where,
                 "Denominator",
                 f"is 0 for {spec.id}; a {spec.value_type.replace('_', ' ')} needs a positive denominator "
                 "(leave it blank if unknown)",
             )
-            for line in zero[LINE]
+            for where in _where(path, zero)
         ]
     if spec.value_type == "proportion":
         over = rows[rows[COUNT] > rows[DENOMINATOR]]
         problems += [
             Problem(
-                f"{path}:{line}",
+                where,
                 "Count",
                 f"{_fmt(c)} is greater than the denominator {_fmt(d)}; "
                 f"{spec.id} is a proportion, so the count cannot exceed it",
             )
-            for line, c, d in zip(over[LINE], over[COUNT], over[DENOMINATOR], strict=True)
+            for where, c, d in zip(_where(path, over), over[COUNT], over[DENOMINATOR], strict=True)
+        ]
+        problems += _proportion_range_problems(path, spec, rows)
+    return problems
+
+
+def _proportion_range_problems(path: str, spec, rows: pd.DataFrame) -> list[Problem]:
+    """A proportion's value and limits lie in 0..multiplier (0..100 for a percentage)."""
+    problems: list[Problem] = []
+    top = float(spec.multiplier)
+    for column in (VALUE, *_LIMIT_COLUMNS):
+        outside = rows[(rows[column] < 0) | (rows[column] > top)]
+        problems += [
+            Problem(
+                where,
+                DISPLAY_NAME[column],
+                f"{_fmt(number)} is outside 0..{_fmt(top)}; {spec.id} is a proportion with multiplier "
+                f"{_fmt(top)}, so check the number or the spec's multiplier",
+            )
+            for where, number in zip(_where(path, outside), outside[column], strict=True)
         ]
     return problems
