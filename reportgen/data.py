@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import hashlib
+import html
 import math
 import os
 import re
@@ -607,6 +608,18 @@ def _area_warnings(path: str, frame: pd.DataFrame, geography: Geography) -> list
             )
         )
     return problems
+
+
+def note_text(note: object) -> str:
+    """A value note as plain text for display: HTML tags removed, entities decoded, spaces collapsed.
+
+    Downloads sometimes carry notes such as ``<b>Note:</b> value for Cornwall &amp; Isles of Scilly``;
+    the table keeps the raw note, the profile shows the text.
+    """
+    if not isinstance(note, str) or not note:
+        return ""
+    text = re.sub(r"<[^>]*>", " ", note) if "<" in note else note
+    return " ".join(html.unescape(text).split())
 
 
 def headline_rows(frame: pd.DataFrame) -> pd.DataFrame:
