@@ -196,7 +196,7 @@ def load_data_files(paths: Path | str | Sequence[Path | str], geography: Geograp
         try:
             loaded.append(load_indicator_data(path, geography))
         except DataError as exc:
-            problems += [Problem("", "", exc.message), *exc.problems] if exc.problems else [Problem("", "", exc.message)]
+            problems += [Problem("", "", exc.message), *exc.problems]
     if problems:
         raise DataError(f"problems in {len(files)} data files:", problems)
     return _merge(loaded)
@@ -373,6 +373,12 @@ class _Reader:
                 if any(cell.strip() for cell in row):
                     yield row, start
         except csv.Error as exc:
+            if "field limit" in str(exc):
+                raise DataError(
+                    f"{self.label}:{previous_end + 1}: a field starting on this line runs over "
+                    f"{MAX_LINE_LENGTH // (1 << 20)} MB (to line {reader.line_num}); check for a quote that is "
+                    "not closed."
+                ) from None
             raise DataError(f"{self.label}:{reader.line_num}: not a readable CSV file ({exc}).") from None
 
     def _check_record(self, row: list[str], start: int, end: int) -> None:

@@ -52,8 +52,7 @@ def period_problem(label: str) -> str:
     years = [int(y) for y in re.findall(r"\d{4}", label)]
     if any(not _possible(y) for y in years) or (years and parse_period(label) is None):
         return (
-            f"has a year outside {FIRST_YEAR}..{LAST_YEAR}; use a Fingertips period such as 2022, 2022/23 "
-            "or 2020 - 22"
+            f"has a year outside {FIRST_YEAR}..{LAST_YEAR}; use a Fingertips period such as 2022, 2022/23 or 2020 - 22"
         )
     return ""
 

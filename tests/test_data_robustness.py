@@ -113,7 +113,10 @@ def test_error_messages_from_data_are_escaped(runner, tmp_path):
 @pytest.mark.parametrize(
     ("header", "message"),
     [
-        (HEADER + ",Value", "Value: two columns give it: 'Value' (column M) and 'Value' (column AA); delete one of them"),
+        (
+            HEADER + ",Value",
+            "Value: two columns give it: 'Value' (column M) and 'Value' (column AA); delete one of them",
+        ),
         (
             HEADER.replace("Area Name", "Area Name,AreaName"),
             "Area Name: two columns give it: 'Area Name' (column F) and 'AreaName' (column G); delete one of them",
@@ -198,8 +201,7 @@ def test_header_only_file(runner, tmp_path):
     result = run_check(runner, "--data", str(path))
     assert result.exit_code == 1
     assert result.stderr == (
-        f"Error: {path}: has a header but no data rows; export the indicator data again "
-        "(Fingertips 'Download data').\n"
+        f"Error: {path}: has a header but no data rows; export the indicator data again (Fingertips 'Download data').\n"
     )
 
 
@@ -248,7 +250,10 @@ def test_device_is_refused(runner):
 def test_empty_folder_is_refused(runner, tmp_path):
     result = run_check(runner, "--data", str(tmp_path))
     assert result.exit_code == 1
-    assert result.stderr == f"Error: {tmp_path}: the folder has no *.csv files; pass --data with a Fingertips CSV export.\n"
+    assert (
+        result.stderr
+        == f"Error: {tmp_path}: the folder has no *.csv files; pass --data with a Fingertips CSV export.\n"
+    )
 
 
 def test_not_utf8_names_line_and_byte(runner, tmp_path):
@@ -286,6 +291,17 @@ def test_a_line_over_the_limit_is_refused_after_reading_only_the_limit(tmp_path)
         f"{path}:2: line longer than 1 MB; a Fingertips export has one short line per row. "
         "Check the file is a CSV export with line breaks."
     )
+
+
+def test_an_unclosed_quote_over_many_lines_stops_at_the_field_limit(tmp_path):
+    path = tmp_path / "open-quote.csv"
+    with path.open("w", encoding="utf-8") as handle:
+        handle.write(HEADER + "\n" + row() + row(area="E06000002", area_name='"Darlington'))
+        for _ in range(30_000):
+            handle.write(row(area="E06000003", area_name="Stockton"))
+    error = error_of(path)
+    assert str(error).startswith(f"{path}:3: a field starting on this line runs over 1 MB (to line ")
+    assert str(error).endswith("); check for a quote that is not closed.")
 
 
 def test_too_many_fields_are_refused(tmp_path):

@@ -78,7 +78,9 @@ def cells(area="E06000001", parent="E12000001", value="50", count="50", denomina
     ],
 )
 def test_areaname_header_and_every_column_23_variant(tmp_path, column_23):
-    path = website_file(tmp_path, [cells(compared_to_parent="Better", compared_to_england="Worse")], column_23=column_23)
+    path = website_file(
+        tmp_path, [cells(compared_to_parent="Better", compared_to_england="Worse")], column_23=column_23
+    )
     frame = load_indicator_data(path).frame
     assert frame.loc[0, AREA_NAME] == "Area E06000001"
     assert frame.loc[0, COMPARED_PARENT] == "Better" and frame.loc[0, COMPARED_ENGLAND] == "Worse"
@@ -165,7 +167,7 @@ def test_areas_are_identified_by_code_not_type_name(tmp_path, write_spec, englan
 
 
 def test_html_value_notes_show_as_text_and_stay_raw_in_the_table(tmp_path):
-    raw = '<b>Note:</b> value for Cornwall &amp; Isles of Scilly<br/>combined'
+    raw = "<b>Note:</b> value for Cornwall &amp; Isles of Scilly<br/>combined"
     frame = load_indicator_data(website_file(tmp_path, [cells(value_note=raw)])).frame
     assert frame.loc[0, VALUE_NOTE] == raw
     assert note_text(raw) == "Note: value for Cornwall & Isles of Scilly combined"
@@ -215,7 +217,15 @@ def test_benchmark_of_split_files_equals_benchmark_of_the_whole(runner, demo_csv
     whole = runner.invoke(cli, ["benchmark", "--data", str(demo_csv), "--area", "E06000001"])
     split = runner.invoke(
         cli,
-        ["benchmark", "--data", str(tmp_path / "part2.csv"), "--data", str(tmp_path / "part1.csv"), "--area", "E06000001"],
+        [
+            "benchmark",
+            "--data",
+            str(tmp_path / "part2.csv"),
+            "--data",
+            str(tmp_path / "part1.csv"),
+            "--area",
+            "E06000001",
+        ],
     )
     assert whole.exit_code == 0 and split.exit_code == 0, split.output
     key = lambda r: (r["indicator_id"], r["period"])  # noqa: E731
