@@ -370,7 +370,7 @@ class _Reader:
             for row in reader:
                 start, previous_end = previous_end + 1, reader.line_num
                 self._check_record(row, start, previous_end)
-                if any(cell.strip() for cell in row):
+                if "".join(row).strip():
                     yield row, start
         except csv.Error as exc:
             if "field limit" in str(exc):
@@ -417,8 +417,10 @@ class _Reader:
         if not chunk:
             return
         width = self.width
-        padded = [row if len(row) == width else (row + [""] * width)[:width] for row in chunk]
-        columns = list(zip(*padded, strict=True))
+        lengths = list(map(len, chunk))
+        if min(lengths) != width or max(lengths) != width:
+            chunk = [row if len(row) == width else (row + [""] * width)[:width] for row in chunk]
+        columns = list(zip(*chunk, strict=True))
         lines = self.lines[len(self.lines) - len(chunk) :]
         for column, index in self.keep:
             cells = list(map(str.strip, columns[index]))
@@ -430,8 +432,8 @@ class _Reader:
 
     def _numbers(self, column: str, cells: list[str], lines: list[int]) -> np.ndarray:
         parsed = np.array(pd.to_numeric(pd.Series(cells, dtype=object), errors="coerce"), dtype=float)
-        blank = np.fromiter((not c for c in cells), bool, len(cells))
-        suspect = ~blank & ~np.isfinite(parsed) | (np.abs(parsed) > MAX_MAGNITUDE)
+        filled = np.fromiter(map(bool, cells), bool, len(cells))
+        suspect = filled & ~np.isfinite(parsed) | (np.abs(parsed) > MAX_MAGNITUDE)
         for i in np.flatnonzero(suspect):
             parsed[i] = self._special_number(column, cells[i], lines[i])
         return parsed
