@@ -246,3 +246,25 @@ def test_check_with_several_files_lists_indicators_missing_from_all(runner, tmp_
         f"Add the data or check the spec's sex and age ({folder / 'other.yaml'}).",
         "Checked 2 spec(s) and 2 data row(s): 1 error(s), 0 warning(s).",
     ]
+
+
+@pytest.mark.slow
+def test_build_from_a_folder_of_files_records_the_combined_hash(runner, demo_csv, tmp_path):
+    import json
+
+    import pikepdf
+
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    lines = demo_csv.read_text(encoding="utf-8").splitlines(keepends=True)
+    header, body = lines[0], lines[1:]
+    parts = [folder / "a.csv", folder / "b.csv"]
+    parts[0].write_text(header + "".join(body[::2]), encoding="utf-8")
+    parts[1].write_text(header + "".join(body[1::2]), encoding="utf-8")
+    result = runner.invoke(cli, ["build", "--area", "E06000001", "--data", str(folder), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    with pikepdf.open(Path(result.stdout.strip())) as pdf:
+        provenance = json.loads(pdf.attachments["provenance.json"].get_file().read_bytes())
+    hashes = sorted(hashlib.sha256(p.read_bytes()).hexdigest() for p in parts)
+    assert provenance["data_sha256"] == hashlib.sha256("\n".join(hashes).encode()).hexdigest()
+    assert provenance["data_file"] == "a.csv, b.csv"
