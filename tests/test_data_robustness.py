@@ -324,3 +324,19 @@ def test_many_bad_rows_give_a_bounded_report(tmp_path):
     assert str(error.problems[0]) == (
         f"{path}:2: Count: 'abc' is not a number; use digits with a '.' decimal point, or leave it blank if missing"
     )
+
+
+def test_area_text_echoed_by_build_is_escaped(runner):
+    result = runner.invoke(cli, ["build", "--area", "Hart\x1b]0;x\x07pool\u202e"])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "\x1b" not in result.output and "\x07" not in result.output and "\u202e" not in result.output
+    assert "Hart\\x1b]0;x\\x07pool\\u202e" in result.stderr
+
+
+def test_large_generated_file_loads_across_chunks(tmp_path):
+    from reportgen.bench_data import write_large_file
+
+    path = write_large_file(tmp_path / "large.csv", 60_000)
+    data = load_indicator_data(path)
+    assert len(data.frame) == 60_000 and data.frame[LINE].is_monotonic_increasing
+    assert data.frame[LINE].iloc[-1] == 60_001 and data.frame["indicator_id"].nunique() > 27
