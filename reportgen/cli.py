@@ -13,19 +13,22 @@ from typing import Any
 import click
 
 from . import __version__
-from .errors import Problem, ReportgenError
+from .errors import Problem, ReportgenError, printable
 
 MAX_PROBLEMS_SHOWN = 200
 
 SPECS_HELP = "Folder of indicator spec YAML files (default: the packaged catalogue)."
-DATA_HELP = "Fingertips CSV export (default: the embedded synthetic demonstration data)."
+DATA_HELP = (
+    "Fingertips CSV export, or a folder of them; repeat to merge several files "
+    "(default: the embedded synthetic demonstration data)."
+)
 LAYOUTS_HELP = "Folder of templates, CSS and fonts that override the packaged layouts."
 
 
 def _print_problems(problems: tuple[Problem, ...] | list[Problem], stream=None) -> None:
     stream = stream or sys.stderr
     for problem in list(problems)[:MAX_PROBLEMS_SHOWN]:
-        click.echo(str(problem), file=stream)
+        click.echo(printable(str(problem)), file=stream)
     if len(problems) > MAX_PROBLEMS_SHOWN:
         click.echo(f"... and {len(problems) - MAX_PROBLEMS_SHOWN} more problem(s); fix these first.", file=stream)
 
@@ -59,7 +62,7 @@ def reports_errors(func: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return func(*args, **kwargs)
         except ReportgenError as exc:
-            click.echo(f"Error: {exc.message}", err=True)
+            click.echo(f"Error: {printable(exc.message)}", err=True)
             _print_problems(exc.problems)
             sys.exit(1)
         except KeyboardInterrupt:
@@ -107,12 +110,17 @@ def cli() -> None:
 
 @cli.command()
 @click.option("--specs", type=click.Path(path_type=Path), help=SPECS_HELP)
-@click.option("--data", type=click.Path(path_type=Path), help="Also check this data file against the specs.")
+@click.option(
+    "--data",
+    type=click.Path(path_type=Path),
+    multiple=True,
+    help="Also check this data file (or folder of CSV files; repeat to merge several) against the specs.",
+)
 @click.option(
     "--warnings-ok", is_flag=True, help="Exit 0 when there are warnings (e.g. older area codes) but no errors."
 )
 @reports_errors
-def check(specs: Path | None, data: Path | None, warnings_ok: bool) -> None:
+def check(specs: Path | None, data: tuple[Path, ...], warnings_ok: bool) -> None:
     """Validate the indicator specs and, with --data, a data file against them.
 
     Every problem is listed as FILE:LINE[:COL]: KEY: MESSAGE. Exit status 0 when clean, 1 when
@@ -124,7 +132,7 @@ def check(specs: Path | None, data: Path | None, warnings_ok: bool) -> None:
     """
     from .pipeline import check_inputs
 
-    report = check_inputs(specs, data)
+    report = check_inputs(specs, data or None)
     _print_problems(report.problems, sys.stdout)
     errors = [p for p in report.problems if p.severity == "error"]
     warnings = [p for p in report.problems if p.severity == "warning"]
@@ -187,7 +195,7 @@ def demo_data(out: Path, specs: Path | None, seed: int | None) -> None:
 
 @cli.command()
 @click.option("--area", required=True, help="Area code (E06000001) or unambiguous name (Hartlepool).")
-@click.option("--data", type=click.Path(path_type=Path), help=DATA_HELP)
+@click.option("--data", type=click.Path(path_type=Path), multiple=True, help=DATA_HELP)
 @click.option("--specs", type=click.Path(path_type=Path), help=SPECS_HELP)
 @click.option("--layouts", type=click.Path(path_type=Path), help=LAYOUTS_HELP)
 @click.option("--out", type=OUT_FOLDER, default=Path("output"), show_default=True, help="Output folder.")
@@ -206,7 +214,7 @@ def demo_data(out: Path, specs: Path | None, seed: int | None) -> None:
 @reports_errors
 def build(
     area: str,
-    data: Path | None,
+    data: tuple[Path, ...],
     specs: Path | None,
     layouts: Path | None,
     out: Path,
@@ -236,7 +244,7 @@ def build(
         comparator_path=comparator,
         allow_empty=allow_empty,
     )
-    result = build_profile(area, data, options)
+    result = build_profile(area, data or None, options)
     for warning in result.warnings:
         click.echo(str(warning), err=True)
     click.echo(str(result.path))
@@ -251,7 +259,7 @@ def _parse_codes(ctx: click.Context, param: click.Parameter, value: str | None) 
 
 
 @cli.command()
-@click.option("--data", type=click.Path(path_type=Path), help=DATA_HELP)
+@click.option("--data", type=click.Path(path_type=Path), multiple=True, help=DATA_HELP)
 @click.option("--specs", type=click.Path(path_type=Path), help=SPECS_HELP)
 @click.option("--area", help="Only this area's rows (code or unambiguous name).")
 @click.option("--format", "fmt", type=click.Choice(["csv", "xlsx", "json"]), default="csv", show_default=True)
@@ -265,7 +273,7 @@ def _parse_codes(ctx: click.Context, param: click.Parameter, value: str | None) 
 @click.option("--allow-empty", is_flag=True, help="With --area: no error when the data have no rows for the area.")
 @reports_errors
 def benchmark(
-    data: Path | None,
+    data: tuple[Path, ...],
     specs: Path | None,
     area: str | None,
     fmt: str,
@@ -291,7 +299,7 @@ def benchmark(
         raise click.UsageError("--format xlsx needs --out FILE.")
     if out is not None:
         check_output_file(out)
-    payload = benchmark_payload(fmt, area, data, specs, comparator, spine_exclude, allow_empty)
+    payload = benchmark_payload(fmt, area, data or None, specs, comparator, spine_exclude, allow_empty)
     if out is None:
         click.echo(payload.decode("utf-8"), nl=False)
     else:

@@ -21,6 +21,7 @@ from .compose import (
     value_of,
     value_text,
 )
+from .data import note_text
 from .geography import Area
 from .models import ChartImage, Theme
 from .specs import DOMAINS, IndicatorSpec
@@ -238,7 +239,7 @@ def _rank(row: pd.Series | None) -> str:
 
 
 def _clean_note(note) -> str:
-    text = note if isinstance(note, str) else ""
+    text = note_text(note)  # HTML in downloaded notes shown as text
     if text.startswith(SYNTHETIC_PREFIX):
         text = text[len(SYNTHETIC_PREFIX) :].lstrip("; ")
     return text[:1].upper() + text[1:]

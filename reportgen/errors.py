@@ -2,11 +2,32 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
 Severity = Literal["error", "warning"]
+
+
+def _escape(char: str) -> str:
+    code = ord(char)
+    if code < 0x20 or 0x7F <= code <= 0x9F:
+        return f"\\x{code:02x}"
+    if unicodedata.category(char) in ("Cf", "Zl", "Zp", "Cs", "Co", "Cn"):
+        return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+    return char
+
+
+def printable(text: str) -> str:
+    """``text`` safe to print on a terminal: control, format (bidi) and line-separator characters escaped.
+
+    ESC becomes ``\\x1b``, U+202E becomes ``\\u202e``; newlines and tabs are escaped too, so
+    every problem stays on one line.
+    """
+    if text.isprintable():
+        return text
+    return "".join(_escape(c) for c in text)
 
 
 @dataclass(frozen=True)
@@ -26,7 +47,8 @@ class Problem:
         parts = [p for p in (self.where, self.key) if p]
         prefix = ": ".join(parts)
         label = "warning: " if self.severity == "warning" else ""
-        return f"{prefix}: {label}{self.message}" if prefix else f"{label}{self.message}"
+        text = f"{prefix}: {label}{self.message}" if prefix else f"{label}{self.message}"
+        return printable(text)
 
 
 class ReportgenError(Exception):
@@ -38,7 +60,7 @@ class ReportgenError(Exception):
         self.problems: tuple[Problem, ...] = tuple(problems)
 
     def __str__(self) -> str:
-        lines = [self.message, *(str(p) for p in self.problems)]
+        lines = [printable(self.message), *(str(p) for p in self.problems)]
         return "\n".join(lines)
 
 

@@ -32,8 +32,36 @@ def _full_year(two_or_four: str, century_from: int) -> int:
     return year if year >= century_from else year + 100
 
 
+#: Years a period may start or end in; anything else is a typing or export error.
+FIRST_YEAR, LAST_YEAR = 1900, 2100
+
+
 def parse_period(label: str) -> Period | None:
-    """Parse a Fingertips period label; ``None`` if it has no recognisable year."""
+    """Parse a Fingertips period label; ``None`` if it has no recognisable year or an impossible one."""
+    try:
+        parsed = _parse(label)
+    except ValueError:  # a year date() cannot hold, such as 0000
+        return None
+    if parsed is None or not _possible(parsed.start_year) or not _possible(parsed.end.year):
+        return None
+    return parsed
+
+
+def period_problem(label: str) -> str:
+    """Why a period label is impossible (a year outside 1900..2100), or "" if it is fine."""
+    years = [int(y) for y in re.findall(r"\d{4}", label)]
+    if any(not _possible(y) for y in years) or (years and parse_period(label) is None):
+        return (
+            f"has a year outside {FIRST_YEAR}..{LAST_YEAR}; use a Fingertips period such as 2022, 2022/23 or 2020 - 22"
+        )
+    return ""
+
+
+def _possible(year: int) -> bool:
+    return FIRST_YEAR <= year <= LAST_YEAR
+
+
+def _parse(label: str) -> Period | None:
     text = " ".join(label.split())
     months = re.fullmatch(r"([A-Za-z]{3})\w* (\d{4}) - ([A-Za-z]{3})\w* (\d{4})", text)
     if months and months[1].lower() in _MONTHS and months[3].lower() in _MONTHS:

@@ -29,7 +29,7 @@ from .data import (
     PERIOD,
     IndicatorData,
     check_against_specs,
-    load_indicator_data,
+    load_data_files,
     parse_indicator_csv,
 )
 from .demo import DEFAULT_SEED, demo_csv_text, generate_demo_frame, write_demo_data
@@ -89,11 +89,11 @@ def read_specs(specs_dir: Path | None) -> list[IndicatorSpec]:
 def read_data(data_path: Path | None, specs: list[IndicatorSpec]) -> IndicatorData:
     """Load a data file, or generate the embedded demonstration data when none is given."""
     geography = load_geography()
-    if data_path is None:
+    if not data_path:  # None or no --data at all
         text = demo_csv_text(generate_demo_frame(specs, geography, DEFAULT_SEED))
         data = parse_indicator_csv(io.StringIO(text), EMBEDDED_DEMO_LABEL, geography)
         return dataclasses.replace(data, sha256=hashlib.sha256(text.encode("utf-8")).hexdigest())
-    return without_invalid_area_codes(load_indicator_data(data_path, geography))
+    return without_invalid_area_codes(load_data_files(data_path, geography))
 
 
 def without_invalid_area_codes(data: IndicatorData) -> IndicatorData:
@@ -121,9 +121,9 @@ def without_invalid_area_codes(data: IndicatorData) -> IndicatorData:
 def check_inputs(specs_dir: Path | None, data_path: Path | None) -> CheckReport:
     """Validate specs (raising on spec errors) and optionally a data file against them."""
     specs = read_specs(specs_dir)
-    if data_path is None:
+    if not data_path:  # None or no --data at all
         return CheckReport(len(specs), 0, ())
-    data = without_invalid_area_codes(load_indicator_data(data_path, load_geography()))
+    data = without_invalid_area_codes(load_data_files(data_path, load_geography()))
     problems = list(data.warnings) + check_against_specs(data, specs)
     return CheckReport(len(specs), len(data.frame), tuple(problems))
 
