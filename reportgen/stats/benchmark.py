@@ -50,7 +50,7 @@ from .compare import (
 )
 from .distribution import DEFAULT_SPINE_EXCLUSIONS, SPINE_COLUMNS, spine_statistics
 from .intervals import CI_METHOD, CI_SOURCE, attach_intervals, band_start, headline_from_age_bands
-from .trend import CANNOT, N_POINTS, TREND_VALUE_TYPES, recent_trend_markers, trend_labels
+from .trend import CANNOT, N_POINTS, TREND_VALUE_TYPES, recent_trend_from_history, trend_labels
 
 #: The columns of ``reportgen benchmark``, in order (the first 25 are the documented contract).
 BENCHMARK_COLUMNS = (
@@ -317,7 +317,7 @@ def _distribution(table: pd.DataFrame, options: BenchmarkOptions) -> pd.DataFram
 
 
 def _trend(table: pd.DataFrame) -> pd.DataFrame:
-    """Recent trend for each row from the five points ending at its period (proportions and crude rates)."""
+    """Recent trend for each row from the five most recent valid points up to its period (methods.md 10a)."""
     labels = pd.Series(CANNOT, index=table.index, dtype=object)
     eligible = table[table["_value_type"].isin(TREND_VALUE_TYPES)]
     if eligible.empty:
@@ -334,9 +334,9 @@ def _trend(table: pd.DataFrame) -> pd.DataFrame:
     n_positions = int(position.max()) + 1 if len(position) else 0
     polarity = eligible.drop_duplicates(_SPEC).set_index(_SPEC)["_polarity"]
     for end in range(N_POINTS - 1, n_positions):
-        window = list(range(end - N_POINTS + 1, end + 1))
+        window = list(range(end + 1))
         arrays = [wide[field].reindex(columns=window).to_numpy(float) for field in fields]
-        markers = recent_trend_markers(*arrays)
+        markers = recent_trend_from_history(*arrays)
         spec_of_row = wide.index.get_level_values(0)
         words = np.empty(len(markers), dtype=object)
         for spec_id in polarity.index:
