@@ -140,6 +140,7 @@ def _indicator_context(f: IndicatorFacts, inputs: ProfileInputs, images: dict[st
         "definition": spec.definition,
         "rationale": spec.rationale,
         "source": spec.source,
+        "derivation_note": spec.derivation_note,
         "unit": spec.unit or "none",
         "caveats": spec.caveats,
         "licence": spec.licence,

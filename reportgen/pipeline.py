@@ -31,6 +31,7 @@ from .data import (
     parse_indicator_csv,
 )
 from .demo import DEFAULT_SEED, demo_csv_text, generate_demo_frame, write_demo_data
+from .derive import derive_series
 from .errors import DataError, Problem, SpecError
 from .geography import Area, area_kind, load_geography
 from .output import write_atomic
@@ -88,8 +89,9 @@ def read_data(data_path: Path | None, specs: list[IndicatorSpec]) -> IndicatorDa
     if data_path is None:
         text = demo_csv_text(generate_demo_frame(specs, geography, DEFAULT_SEED))
         data = parse_indicator_csv(io.StringIO(text), EMBEDDED_DEMO_LABEL, geography)
-        return dataclasses.replace(data, sha256=hashlib.sha256(text.encode("utf-8")).hexdigest())
-    return load_indicator_data(data_path, geography)
+        data = dataclasses.replace(data, sha256=hashlib.sha256(text.encode("utf-8")).hexdigest())
+        return derive_series(data, specs)
+    return derive_series(load_indicator_data(data_path, geography), specs)
 
 
 def check_inputs(specs_dir: Path | None, data_path: Path | None) -> CheckReport:
@@ -97,7 +99,7 @@ def check_inputs(specs_dir: Path | None, data_path: Path | None) -> CheckReport:
     specs = read_specs(specs_dir)
     if data_path is None:
         return CheckReport(len(specs), 0, ())
-    data = load_indicator_data(data_path, load_geography())
+    data = derive_series(load_indicator_data(data_path, load_geography()), specs)
     problems = list(data.warnings) + check_against_specs(data, specs)
     return CheckReport(len(specs), len(data.frame), tuple(problems))
 
