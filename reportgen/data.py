@@ -358,7 +358,7 @@ def _missing_series(data: IndicatorData, spec) -> Problem:
     frame = data.frame
     same_id = frame[frame[INDICATOR_ID] == spec.data_key]
     if same_id.empty and getattr(spec, "derive", None) is not None:
-        hint = f"no rows have Indicator ID {spec.source_key} (the Fingertips series it is derived from) or {spec.data_key}"
+        hint = f"no rows have Indicator ID {spec.source_key} (the Fingertips series it is derived from)"
     elif same_id.empty:
         hint = f"no rows have Indicator ID {spec.data_key}"
     else:

@@ -37,6 +37,7 @@ from .geography import Area, area_kind, load_geography
 from .output import write_atomic
 from .periods import parse_period
 from .render import PdfAttachment, html_to_pdf, layout_search_path, make_environment, pdf_engine_version, render_html
+from .sources.fingertips_api import FetchOptions, FetchResult, fetch, metadata_warnings, read_metadata_file
 from .specs import IndicatorSpec, load_specs
 from .stats.benchmark import BenchmarkOptions, ComparatorGroup, benchmark_table
 from .stats.distribution import DEFAULT_SPINE_EXCLUSIONS
@@ -102,6 +103,18 @@ def check_inputs(specs_dir: Path | None, data_path: Path | None) -> CheckReport:
     data = derive_series(load_indicator_data(data_path, load_geography()), specs)
     problems = list(data.warnings) + check_against_specs(data, specs)
     return CheckReport(len(specs), len(data.frame), tuple(problems))
+
+
+def fetch_snapshot(specs_dir: Path | None, out: Path, options: FetchOptions) -> FetchResult:
+    """Fetch every Fingertips series the specs need (``reportgen fetch``)."""
+    return fetch(read_specs(specs_dir), out, options)
+
+
+def check_metadata(specs_dir: Path | None, metadata_path: Path) -> tuple[Problem, ...]:
+    """Warnings where a spec differs from Fingertips' indicator metadata (``check --metadata``)."""
+    specs = read_specs(specs_dir)
+    lines = metadata_warnings(specs, read_metadata_file(metadata_path))
+    return tuple(Problem("", "", line, "warning") for line in lines)
 
 
 def list_areas(region: str | None, search: str | None) -> list[Area]:

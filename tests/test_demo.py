@@ -21,8 +21,8 @@ from reportgen.data import (
     load_indicator_data,
     select_series,
 )
-from reportgen.derive import derive_series
 from reportgen.demo import demo_csv_text, generate_demo_frame, period_labels
+from reportgen.derive import derive_series
 from reportgen.geography import load_geography
 from reportgen.pipeline import read_specs
 from reportgen.stats.ci import wilson_interval

@@ -27,10 +27,20 @@ def source_rows():
     """A published 'feel lonely' series: Hartlepool 30.0% (28.0 to 32.5), England 22.0%."""
     rows = [
         record(
-            "E06000001", value=30.0, lower=28.0, upper=32.5, lower998=26.5, upper998=34.0, count=300,
-            denominator=1000, indicator="93758", note="Estimate from a small sample",
+            "E06000001",
+            value=30.0,
+            lower=28.0,
+            upper=32.5,
+            lower998=26.5,
+            upper998=34.0,
+            count=300,
+            denominator=1000,
+            indicator="93758",
+            note="Estimate from a small sample",
         ),
-        record("E92000001", value=22.0, lower=21.9, upper=22.1, count=220_000, denominator=1_000_000, indicator="93758"),
+        record(
+            "E92000001", value=22.0, lower=21.9, upper=22.1, count=220_000, denominator=1_000_000, indicator="93758"
+        ),
     ]
     rows[0]["Recent Trend"] = "Increasing and getting worse"
     rows[0]["Compared to England value or percentiles"] = "Worse"

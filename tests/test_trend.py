@@ -160,10 +160,14 @@ def test_a_suppressed_year_inside_the_last_five_is_skipped():
     picked = recent_valid_points(value, lower, upper, count, denominator)
     assert list(picked[0][0]) == [10.0, 11.0, 12.0, 13.0, 14.0]
     slope, chi2 = hand_chi2([10, 11, 12, 13, 14], [se] * 5)
-    assert chi2 == pytest.approx(62.5) and chi2 > CHI2_THRESHOLD  # w = 6.25: S1 = 31.25, S3 = 93.75, S5 = 343.75; SE^2 = 0.016
+    assert (
+        chi2 == pytest.approx(62.5) and chi2 > CHI2_THRESHOLD
+    )  # w = 6.25: S1 = 31.25, S3 = 93.75, S5 = 343.75; SE^2 = 0.016
     assert recent_trend_from_history(value, lower, upper, count, denominator)[0] == 1
     # Only four valid points: cannot be calculated.
-    assert np.isnan(recent_trend_from_history(value[:, 1:], lower[:, 1:], upper[:, 1:], count[:, 1:], denominator[:, 1:])[0])
+    assert np.isnan(
+        recent_trend_from_history(value[:, 1:], lower[:, 1:], upper[:, 1:], count[:, 1:], denominator[:, 1:])[0]
+    )
 
 
 def test_table_trend_across_a_suppressed_year():
@@ -194,11 +198,20 @@ def dsr_rows(values, se):
     for year, (v, s) in enumerate(zip(values, se, strict=True), start=2017):
         rows.append(
             record(
-                "E06000001", period=str(year), value=v, lower=v - 1.96 * s, upper=v + 1.96 * s,
-                count=round(v * 3), denominator=300_000,
+                "E06000001",
+                period=str(year),
+                value=v,
+                lower=v - 1.96 * s,
+                upper=v + 1.96 * s,
+                count=round(v * 3),
+                denominator=300_000,
             )
         )
-        rows.append(record("E92000001", period=str(year), value=500, lower=499, upper=501, count=1500000, denominator=300_000_000))
+        rows.append(
+            record(
+                "E92000001", period=str(year), value=500, lower=499, upper=501, count=1500000, denominator=300_000_000
+            )
+        )
     return rows
 
 
