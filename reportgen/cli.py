@@ -252,6 +252,10 @@ def benchmark(
     if fmt == "xlsx" and out is None:
         raise click.UsageError("--format xlsx needs --out FILE.")
     table = benchmark_rows(area, data, specs, comparator, spine_exclude)
+    from .pipeline import coverage_problems
+
+    for problem in coverage_problems(table):
+        click.echo(str(problem), err=True)
     payload = benchmark_bytes(table, fmt)
     if out is None:
         click.echo(payload.decode("utf-8"), nl=False)

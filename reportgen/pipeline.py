@@ -40,6 +40,7 @@ from .render import PdfAttachment, html_to_pdf, layout_search_path, make_environ
 from .sources.fingertips_api import FetchOptions, FetchResult, fetch, metadata_warnings, read_metadata_file
 from .specs import IndicatorSpec, load_specs
 from .stats.benchmark import BenchmarkOptions, ComparatorGroup, benchmark_table
+from .stats.coverage import coverage_messages
 from .stats.distribution import DEFAULT_SPINE_EXCLUSIONS
 from .theme import load_theme
 
@@ -177,7 +178,13 @@ def build_profile(area_text: str, data_path: Path | None, options: BuildOptions)
     area = resolve_area(area_text, data)
     comparator = load_comparator(options.comparator_path) if options.comparator_path else None
     table = compute_benchmark(data, specs, comparator)
-    return render_profile(area, specs, data, table, options)
+    result = render_profile(area, specs, data, table, options)
+    return dataclasses.replace(result, warnings=result.warnings + coverage_problems(table))
+
+
+def coverage_problems(table: pd.DataFrame) -> tuple[Problem, ...]:
+    """Warnings when the data cover only part of England (ranks and ranges are among those areas)."""
+    return tuple(Problem("", "", message, "warning") for message in coverage_messages(table))
 
 
 def render_profile(

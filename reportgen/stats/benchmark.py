@@ -48,6 +48,7 @@ from .compare import (
     compare_with_benchmark,
     quintile_labels,
 )
+from .coverage import ENGLAND, coverage_columns
 from .distribution import DEFAULT_SPINE_EXCLUSIONS, SPINE_COLUMNS, spine_statistics
 from .intervals import CI_METHOD, CI_SOURCE, attach_intervals, band_start, headline_from_age_bands
 from .trend import CANNOT, N_POINTS, TREND_VALUE_TYPES, recent_trend_from_history, trend_labels
@@ -84,6 +85,8 @@ BENCHMARK_COLUMNS = (
     "n_in_region",
     "value_note",
     *SPINE_COLUMNS,
+    "coverage",
+    "rank_scope",
 )
 COMPARATOR_COLUMNS = ("comparator_name", "comparator_value", "compared_to_comparator")
 AREA_TYPE_ORDER = {"England": 0, "Region": 1, "UTLA": 2, "Other": 3}
@@ -134,6 +137,7 @@ def benchmark_table(
     table = _attach_benchmarks(table)
     table = _compare(table)
     table = _distribution(table, options)
+    table = _coverage(table, len(geography.authorities))
     table = _trend(table)
     if options.comparator:
         table = _compare_with_group(table, options.comparator)
@@ -314,6 +318,17 @@ def _distribution(table: pd.DataFrame, options: BenchmarkOptions) -> pd.DataFram
         rank_in_region=by_region.rank(method="min", ascending=False).astype("Int64"),
         n_in_region=by_region.transform("count").where(counted & (table["region_code"] != "")).astype("Int64"),
     )
+
+
+def _coverage(table: pd.DataFrame, n_england: int) -> pd.DataFrame:
+    """Which authorities each indicator and period covers; spine notes say so when not all England."""
+    columns = coverage_columns(table, [_SPEC, PERIOD], n_england)
+    table = table.merge(columns, on=[_SPEC, PERIOD], how="left", validate="many_to_one")
+    table["coverage"] = table["coverage"].fillna("")
+    table["rank_scope"] = table["rank_scope"].fillna("")
+    partial = table["spine_shown"] & (table["coverage"] != ENGLAND) & (table["coverage"] != "")
+    note = "Range among " + table["coverage"].str.replace(" of ", " of England's ", n=1) + " in this file"
+    return table.assign(spine_note=table["spine_note"].where(~partial, note))
 
 
 def _trend(table: pd.DataFrame) -> pd.DataFrame:
