@@ -56,7 +56,7 @@ def test_stages_only_import_earlier_stages():
                 continue
             target = name.lstrip(".").split(".")[0] or "stats"
             if path.parent != PACKAGE and name.startswith(".."):
-                target = name[2:].split(".")[0]
+                target = name[2:].split(".")[0] or "__init__"
             elif path.parent != PACKAGE:
                 continue  # inside the stats subpackage
             if target in SHARED or target == mine:
