@@ -96,6 +96,7 @@ class SpecModel(_Strict):
     provides_population: bool = False
     demo: DemoModel | None = None
     derive: DeriveModel | None = None
+    fingertips_area_type: int | None = Field(default=None, gt=0, description="area type to fetch, if not 502")
 
     @field_validator("unit")
     @classmethod
@@ -167,6 +168,7 @@ class IndicatorSpec:
     demo: DemoParams | None
     path: str
     derive: DeriveParams | None = None
+    fingertips_area_type: int | None = None
 
     @property
     def source_key(self) -> str:

@@ -134,3 +134,16 @@ def test_demo_writes_derived_specs_under_their_source(demo_csv):
     mine = derived[derived["indicator_id"] == "adults_not_lonely"]
     source = raw[raw["indicator_id"] == "93758"]
     assert np.allclose(np.sort(mine["value"].dropna()), np.sort(100 - source["value"].dropna()))
+
+
+@pytest.mark.slow
+def test_definitions_page_says_how_a_figure_was_derived(tmp_path):
+    import pypdfium2 as pdfium
+
+    from reportgen.pipeline import BuildOptions, build_profile
+
+    result = build_profile("Hartlepool", None, BuildOptions(out_dir=tmp_path))
+    pdf = pdfium.PdfDocument(str(result.path))
+    text = " ".join(pdf[i].get_textpage().get_text_range() for i in range(len(pdf)))
+    text = " ".join(text.split())
+    assert "Derived by reportgen as 100 minus the value of Fingertips indicator 93758" in text

@@ -36,6 +36,7 @@ from reportgen.sources.fingertips_api import (
 from reportgen.specs import load_specs
 
 EXPORT = "fingertips/jargonautical_data-dev__indicators-CountyUA.data.csv"
+NORTH_EAST = "fingertips/jezzaay_mental-health-analysis__suicides__north_east.csv"
 METADATA_HEADER = (
     "Indicator ID,Indicator,Definition,Rationale,Data source,Indicator source,Methodology,"
     "Standard population/values,Confidence interval details,Source of numerator,Definition of numerator,"
@@ -45,6 +46,7 @@ METADATA_HEADER = (
 )
 METADATA = {
     "93356": ("Campylobacter incidence rate/100,000", "per 100,000", "Crude rate", "RAG - Low is good"),
+    "41001": ("Suicide rate", "per 100,000", "Directly standardised rate", "Not applicable"),
     "22304": ("Self-reported wellbeing - people with a high anxiety score", "%", "Proportion", "RAG - Low is good"),
 }
 
@@ -71,11 +73,13 @@ CAMPYLOBACTER_SPEC = {
 class FakeFingertips:
     """Rows by indicator id, ETag revalidation, a request log and a queue of faults."""
 
-    def __init__(self, export: Path):
-        with export.open(encoding="utf-8-sig", newline="") as handle:
-            records = list(csv.reader(handle))
-        self.header = records[0]
-        self.rows = records[1:]
+    def __init__(self, *exports: Path):
+        self.rows = []
+        for export in exports:  # older underscore-style exports have the same columns in the same order
+            with export.open(encoding="utf-8-sig", newline="") as handle:
+                records = list(csv.reader(handle))
+            self.rows += records[1:]
+            self.header = getattr(self, "header", records[0])
         self.faults: list[str] = []
         self.log: list[dict] = []
         self.slow_seconds = 2.0
@@ -157,7 +161,7 @@ def _handler(api: FakeFingertips):
 
 @pytest.fixture
 def api(validation_dir):
-    fake = FakeFingertips(validation_dir / EXPORT)
+    fake = FakeFingertips(validation_dir / EXPORT, validation_dir / NORTH_EAST)
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fake))
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -386,3 +390,53 @@ def test_fetched_snapshot_builds_a_profile(api, specs_dir, tmp_path, runner):
     assert built.exit_code == 0, built.output
     (pdf,) = folder.rglob("*.pdf")
     assert pdf.read_bytes().startswith(b"%PDF")
+
+
+def test_needed_ids_include_derive_sources_and_batches_hold_at_most_100():
+    from reportgen.assets import default_specs_dir
+    from reportgen.sources.fingertips_api import batches, needed_ids
+
+    ids = needed_ids(load_specs(default_specs_dir()))
+    assert {22304, 93758, 93203, 93701, 93759, 92313, 90366} <= set(ids) and len(ids) == 19
+    assert [len(b) for b in batches(list(range(250)))] == [100, 100, 50]
+
+
+def test_session_verifies_tls_and_names_reportgen(tmp_path):
+    from reportgen import __version__
+    from reportgen.sources.fingertips_api import make_session
+
+    session = make_session(tmp_path)
+    assert session.verify is True
+    assert session.headers["User-Agent"] == f"reportgen/{__version__} (+README)"
+
+
+def test_retry_after_as_seconds_or_http_date():
+    from datetime import UTC, datetime, timedelta
+    from email.utils import format_datetime
+
+    from reportgen.sources.fingertips_api import _retry_after
+
+    assert _retry_after("12") == 12.0
+    later = format_datetime(datetime.now(UTC) + timedelta(seconds=30), usegmt=True)
+    assert 25 <= _retry_after(later) <= 30
+    assert _retry_after("soon") is None
+
+
+def test_a_spec_can_ask_for_an_older_area_type(api, specs_dir, tmp_path):
+    older = {**CAMPYLOBACTER_SPEC, "id": "suicide", "fingertips_id": 41001, "fingertips_area_type": 102}
+    older.update(sex="Male", age="10+ yrs")
+    (specs_dir / "suicide.yaml").write_text(yaml.safe_dump(older, sort_keys=False))
+    out = tmp_path / "fingertips.csv"
+    opts, _ = options(api, tmp_path)
+    result = fetch(load_specs(specs_dir), out, opts)
+    data = [e["query"] for e in api.log if e["path"].endswith("all_data/csv/by_indicator_id")]
+    assert [q.split("&")[:2] for q in data] == [
+        ["indicator_ids=93356", "child_area_type_id=502"],
+        ["indicator_ids=41001", "child_area_type_id=102"],
+    ]
+    meta = [e["query"] for e in api.log if "metadata" in e["path"]]
+    assert meta == ["indicator_ids=41001,93356"]
+    manifest = json.loads(out.with_name("fingertips.csv.manifest.json").read_text())
+    assert manifest["rows_per_indicator"] == {"41001": 14, "93356": 852}
+    assert manifest["latest_period_per_indicator"]["41001"] == "2015 - 17"
+    assert result.rows == 866

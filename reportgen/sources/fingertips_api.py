@@ -113,6 +113,16 @@ def needed_ids(specs: Sequence[IndicatorSpec]) -> list[int]:
     return sorted(ids)
 
 
+def ids_by_area_type(specs: Sequence[IndicatorSpec], default: int) -> dict[int, list[int]]:
+    """The ids to fetch for each area type: a spec's ``fingertips_area_type``, else ``default``."""
+    groups: dict[int, set[int]] = {}
+    for spec in specs:
+        ids = needed_ids([spec])
+        if ids:
+            groups.setdefault(spec.fingertips_area_type or default, set()).update(ids)
+    return {area_type: sorted(ids) for area_type, ids in sorted(groups.items(), reverse=True)}
+
+
 def batches(ids: Sequence[int], size: int = BATCH_SIZE) -> list[list[int]]:
     return [list(ids[i : i + size]) for i in range(0, len(ids), size)]
 
@@ -283,14 +293,16 @@ def _part_path(cache_dir: Path, url: str) -> Path:
     return cache_dir / "parts" / (hashlib.sha256(url.encode("utf-8")).hexdigest()[:32] + ".csv")
 
 
-def _download(session: requests.Session, url: str, ids: Sequence[int], options: FetchOptions) -> Download:
+def _download(
+    session: requests.Session, url: str, ids: Sequence[int], options: FetchOptions, area_type: int | None
+) -> Download:
     part = _part_path(options.cache_dir, url)
     if part.is_file():
         text, from_cache = part.read_text(encoding="utf-8"), True
     else:
         text, from_cache = get_text(session, url, options)
     header, rows = parse_checked(url, text)
-    _missing(url, ids, rows, f" for area type {options.area_type}" if "all_data" in url else " in the metadata")
+    _missing(url, ids, rows, f" for area type {area_type}" if area_type else " in the metadata")
     if not part.is_file():
         write_atomic(part, text.encode("utf-8"))
     return Download(url, text, from_cache, header, rows)
@@ -302,16 +314,19 @@ def fetch(specs: Sequence[IndicatorSpec], out: Path, options: FetchOptions) -> F
     if not ids:
         raise FetchError("None of the specs has a fingertips_id or derive.from, so there is nothing to fetch.")
     session = make_session(options.cache_dir)
-    groups = batches(ids)
-    total = 2 * len(groups)
-    downloads, metadata = [], []
-    for number, group in enumerate(groups):
-        options.advance(number, total)
-        downloads.append(_download(session, data_url(options.base_url, group, options.area_type), group, options))
-    for number, group in enumerate(groups, start=len(groups)):
-        options.advance(number, total)
-        metadata.append(_download(session, metadata_url(options.base_url, group), group, options))
-    options.advance(total, total)
+    requests_ = [
+        (data_url(options.base_url, group, area_type), group, area_type)
+        for area_type, area_ids in ids_by_area_type(specs, options.area_type).items()
+        for group in batches(area_ids)
+    ]
+    requests_ += [(metadata_url(options.base_url, group), group, None) for group in batches(ids)]
+    items = []
+    for number, (url, group, area_type) in enumerate(requests_):
+        options.advance(number, len(requests_))
+        items.append(_download(session, url, group, options, area_type))
+    options.advance(len(requests_), len(requests_))
+    downloads = [d for d, (_, _, area_type) in zip(items, requests_, strict=True) if area_type is not None]
+    metadata = [d for d, (_, _, area_type) in zip(items, requests_, strict=True) if area_type is None]
     _same_headers(downloads)
     _same_headers(metadata)
     csv_text = _merge(downloads)
