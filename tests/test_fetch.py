@@ -262,11 +262,12 @@ def test_transient_faults_are_retried(api, specs_dir, tmp_path, fault, waits):
         assert got == base if fault == "429" else base <= got <= base + 0.5
 
 
-def test_backoff_grows_exponentially_and_gives_up(api, specs_dir, tmp_path):
-    api.faults = ["503"] * 3
+@pytest.mark.parametrize(("fault", "reason"), [("503", "HTTP 503"), ("reset", "connection broken mid-download")])
+def test_backoff_grows_exponentially_and_gives_up(api, specs_dir, tmp_path, fault, reason):
+    api.faults = [fault] * 3
     out = tmp_path / "fingertips.csv"
     opts, slept = options(api, tmp_path)
-    with pytest.raises(FetchError, match=r"failed after 3 attempts \(HTTP 503"):
+    with pytest.raises(FetchError, match=rf"failed after 3 attempts \({reason}"):
         fetch(load_specs(specs_dir), out, opts)
     assert 0.5 <= slept[0] <= 1.0 and 1.0 <= slept[1] <= 1.5
     assert outputs(out) == []
@@ -383,6 +384,7 @@ def test_fetched_snapshot_builds_a_profile(api, specs_dir, tmp_path, runner):
     args = ["fetch", "--specs", str(specs_dir), "--out", str(out), "--base-url", api.base_url]
     fetched = runner.invoke(cli, [*args, "--cache-dir", str(tmp_path / "cache")])
     assert fetched.exit_code == 0, fetched.output
+    assert "Fetching 1 of 2 ..." in fetched.stderr and "Wrote " in fetched.stdout
     folder = tmp_path / "profiles"
     built = runner.invoke(
         cli, ["build", "--area", "E06000001", "--specs", str(specs_dir), "--data", str(out), "--out", str(folder)]

@@ -231,7 +231,7 @@ def _accept(url: str, response: requests.Response) -> str:
             f"{url}: returned an HTML page, not CSV (an error or maintenance page). "
             "Try again later, or check --base-url points at the Fingertips API."
         )
-    if kind and kind not in _CSV_TYPES:
+    if kind and kind not in _CSV_TYPES and "csv" not in kind:
         raise FetchError(f"{url}: returned {kind}, not CSV; check --base-url points at the Fingertips API.")
     if not body.strip():
         raise FetchError(f"{url}: returned an empty body; try again later.")
