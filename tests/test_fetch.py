@@ -442,3 +442,16 @@ def test_a_spec_can_ask_for_an_older_area_type(api, specs_dir, tmp_path):
     assert manifest["rows_per_indicator"] == {"41001": 14, "93356": 852}
     assert manifest["latest_period_per_indicator"]["41001"] == "2015 - 17"
     assert result.rows == 866
+
+
+def test_a_damaged_part_file_is_downloaded_again(api, specs_dir, tmp_path):
+    from reportgen.sources.fingertips_api import _part_path
+
+    out = tmp_path / "fingertips.csv"
+    opts, _ = options(api, tmp_path)
+    url = data_url(api.base_url, [93356], 502)
+    part = _part_path(opts.cache_dir, url)
+    part.parent.mkdir(parents=True)
+    part.write_text("Indicator ID,Value\n93356,1\n93356")
+    assert fetch(load_specs(specs_dir), out, opts).rows == 852
+    assert api.log[0]["path"].endswith("/all_data/csv/by_indicator_id") and not part.exists()

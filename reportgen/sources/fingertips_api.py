@@ -296,15 +296,20 @@ def _part_path(cache_dir: Path, url: str) -> Path:
 def _download(
     session: requests.Session, url: str, ids: Sequence[int], options: FetchOptions, area_type: int | None
 ) -> Download:
+    where = f" for area type {area_type}" if area_type else " in the metadata"
     part = _part_path(options.cache_dir, url)
     if part.is_file():
-        text, from_cache = part.read_text(encoding="utf-8"), True
-    else:
-        text, from_cache = get_text(session, url, options)
+        try:
+            text = part.read_text(encoding="utf-8")
+            header, rows = parse_checked(url, text)
+            _missing(url, ids, rows, where)
+            return Download(url, text, True, header, rows)
+        except (FetchError, UnicodeDecodeError):
+            part.unlink(missing_ok=True)  # a damaged part file: download again
+    text, from_cache = get_text(session, url, options)
     header, rows = parse_checked(url, text)
-    _missing(url, ids, rows, f" for area type {area_type}" if area_type else " in the metadata")
-    if not part.is_file():
-        write_atomic(part, text.encode("utf-8"))
+    _missing(url, ids, rows, where)
+    write_atomic(part, text.encode("utf-8"))
     return Download(url, text, from_cache, header, rows)
 
 
