@@ -96,3 +96,18 @@ def test_benchmark_warns(validation_dir, specs_dir, runner, tmp_path):
         "warning: data cover 12 of 153 authorities (North East only): ranks and spine ranges are among these "
         "authorities, not all of England" in result.stderr
     )
+
+
+@pytest.mark.slow
+def test_build_from_one_region_warns_and_ranks_in_this_file(validation_dir, specs_dir, runner, tmp_path):
+    import pypdfium2 as pdfium
+
+    (specs_dir / "campylobacter.yaml").unlink()
+    args = ["build", "--area", "E06000001", "--specs", str(specs_dir), "--data", str(validation_dir / NORTH_EAST)]
+    result = runner.invoke(cli, [*args, "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    assert "warning: data cover 12 of 153 authorities (North East only)" in result.stderr
+    (pdf_path,) = (tmp_path / "out").rglob("*.pdf")
+    pdf = pdfium.PdfDocument(str(pdf_path))
+    text = " ".join(" ".join(pdf[i].get_textpage().get_text_range() for i in range(len(pdf))).split())
+    assert "authorities in this file" in text and "authorities in England" not in text

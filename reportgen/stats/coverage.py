@@ -35,15 +35,17 @@ def coverage_columns(table: pd.DataFrame, keys: list[str], n_england: int) -> pd
     ``table`` needs ``area_code``, ``area_type`` ('UTLA' for authorities), ``region_code`` and
     ``region_name``; authorities are counted when they have a row, whatever its value.
     """
-    local = table[table["area_type"] == "UTLA"]
-    rows = []
-    for key, group in local.groupby(keys, sort=False):
-        n = group["area_code"].nunique()
-        regions = group.loc[group["region_code"] != "", ["region_code", "region_name"]].drop_duplicates("region_code")
-        full = n >= FULL_ENGLAND_MIN and len(regions) >= N_REGIONS
-        text = ENGLAND if full else describe(n, n_england, list(regions["region_name"]))
-        rows.append((*(key if isinstance(key, tuple) else (key,)), text))
-    frame = pd.DataFrame(rows, columns=[*keys, "coverage"])
+    local = table.loc[table["area_type"] == "UTLA", [*keys, "area_code", "region_code", "region_name"]]
+    n = local.groupby(keys, sort=False)["area_code"].nunique()
+    regions = local[local["region_code"] != ""].drop_duplicates([*keys, "region_code"])
+    n_regions = regions.groupby(keys, sort=False)["region_code"].size().reindex(n.index, fill_value=0)
+    coverage = pd.Series(ENGLAND, index=n.index, dtype=object)
+    partial = n.index[(n < FULL_ENGLAND_MIN) | (n_regions < N_REGIONS)]
+    if len(partial):
+        names = regions.groupby(keys, sort=False)["region_name"].agg(list)
+        for key in partial:
+            coverage[key] = describe(int(n[key]), n_england, names.get(key, []))
+    frame = coverage.rename("coverage").reset_index()
     frame["rank_scope"] = frame["coverage"].map(lambda c: RANK_IN_ENGLAND if c == ENGLAND else RANK_IN_FILE)
     return frame
 
