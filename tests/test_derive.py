@@ -147,3 +147,16 @@ def test_definitions_page_says_how_a_figure_was_derived(tmp_path):
     text = " ".join(pdf[i].get_textpage().get_text_range() for i in range(len(pdf)))
     text = " ".join(text.split())
     assert "Derived by reportgen as 100 minus the value of Fingertips indicator 93758" in text
+
+
+def test_derive_block_can_name_the_source_sex_and_age():
+    rows = source_rows()
+    for row in rows:
+        row["Age"] = "16-64 yrs"
+    base = spec(id_="not_lonely", fingertips_id=None, age="16+ yrs")
+    derived = dataclasses.replace(base, derive=DeriveParams(93758, "complement", "Persons", "16-64 yrs"))
+    data = derive_series(dataset(rows), [derived])
+    mine = data.frame[data.frame["indicator_id"] == "not_lonely"]
+    assert set(mine["age"]) == {"16+ yrs"} and sorted(mine["value"]) == [70.0, 78.0]
+    wrong_age = dataclasses.replace(base, derive=DeriveParams(93758, "complement", "Persons", "18+ yrs"))
+    assert "not_lonely" not in set(derive_series(dataset(rows), [wrong_age]).frame["indicator_id"])

@@ -455,3 +455,14 @@ def test_a_damaged_part_file_is_downloaded_again(api, specs_dir, tmp_path):
     part.write_text("Indicator ID,Value\n93356,1\n93356")
     assert fetch(load_specs(specs_dir), out, opts).rows == 852
     assert api.log[0]["path"].endswith("/all_data/csv/by_indicator_id") and not part.exists()
+
+
+def test_check_metadata_refuses_a_file_that_is_not_metadata(tmp_path, runner):
+    path = tmp_path / "meta.csv"
+    path.write_text("<html>nope</html>\n")
+    result = runner.invoke(cli, ["check", "--metadata", str(path)])
+    assert result.exit_code == 1
+    assert (
+        result.stderr.strip()
+        == f"Error: {path}:1: not a Fingertips indicator metadata CSV (the first column is not 'Indicator ID')."
+    )
