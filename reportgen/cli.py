@@ -119,8 +119,13 @@ def cli() -> None:
 @click.option(
     "--warnings-ok", is_flag=True, help="Exit 0 when there are warnings (e.g. older area codes) but no errors."
 )
+@click.option(
+    "--metadata",
+    type=click.Path(path_type=Path),
+    help="Compare the specs with Fingertips' indicator metadata CSV (written by 'reportgen fetch').",
+)
 @reports_errors
-def check(specs: Path | None, data: tuple[Path, ...], warnings_ok: bool) -> None:
+def check(specs: Path | None, data: tuple[Path, ...], warnings_ok: bool, metadata: Path | None = None) -> None:
     """Validate the indicator specs and, with --data, a data file against them.
 
     Every problem is listed as FILE:LINE[:COL]: KEY: MESSAGE. Exit status 0 when clean, 1 when
@@ -133,6 +138,12 @@ def check(specs: Path | None, data: tuple[Path, ...], warnings_ok: bool) -> None
     from .pipeline import check_inputs
 
     report = check_inputs(specs, data or None)
+    if metadata is not None:
+        from dataclasses import replace
+
+        from .pipeline import check_metadata
+
+        report = replace(report, problems=report.problems + check_metadata(specs, metadata))
     _print_problems(report.problems, sys.stdout)
     errors = [p for p in report.problems if p.severity == "error"]
     warnings = [p for p in report.problems if p.severity == "warning"]
@@ -299,7 +310,9 @@ def benchmark(
         raise click.UsageError("--format xlsx needs --out FILE.")
     if out is not None:
         check_output_file(out)
-    payload = benchmark_payload(fmt, area, data or None, specs, comparator, spine_exclude, allow_empty)
+    payload, warnings = benchmark_payload(fmt, area, data or None, specs, comparator, spine_exclude, allow_empty)
+    for problem in warnings:
+        click.echo(str(problem), err=True)
     if out is None:
         click.echo(payload.decode("utf-8"), nl=False)
     else:
@@ -328,6 +341,97 @@ def check_pdf_command(files: tuple[Path, ...]) -> None:
         click.echo(format_report(checks))
         failed = failed or not all(c.passed for c in checks)
     sys.exit(1 if failed else 0)
+
+
+def _base_url(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    if not value.startswith(("https://", "http://")):
+        raise click.BadParameter(f"{value!r} is not a web address; use e.g. https://fingertips.phe.org.uk/api")
+    return value.rstrip("/")
+
+
+class _Progress:
+    """A progress bar on a terminal, plain lines otherwise (both on stderr)."""
+
+    def __init__(self) -> None:
+        self.bar: Any = None
+        self.done = 0
+
+    def advance(self, done: int, total: int) -> None:
+        if not sys.stderr.isatty():
+            if done < total:
+                click.echo(f"Fetching {done + 1} of {total} ...", err=True)
+            return
+        if self.bar is None:
+            self.bar = click.progressbar(length=total, label="Fetching", file=sys.stderr)
+            self.bar.__enter__()
+        self.bar.update(done - self.done)
+        self.done = done
+        if done >= total:
+            self.bar.__exit__(None, None, None)
+
+    def message(self, text: str) -> None:
+        click.echo(("\n" if self.bar is not None else "") + text, err=True)
+
+
+@cli.command("fetch")
+@click.option("--specs", type=click.Path(path_type=Path), help=SPECS_HELP)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=Path("data/fingertips.csv"),
+    show_default=True,
+    help="Snapshot CSV to write (plus OUT.metadata.csv and OUT.manifest.json).",
+)
+@click.option(
+    "--base-url",
+    default="https://fingertips.phe.org.uk/api",
+    show_default=True,
+    callback=_base_url,
+    help="Fingertips API address (a mirror, or a local server for tests).",
+)
+@click.option(
+    "--area-type",
+    type=click.IntRange(min=1),
+    default=502,
+    show_default=True,
+    help="Fingertips area type of the authorities (502 from Apr 2023; 402, 302, 202, 102 older).",
+)
+@click.option(
+    "--cache-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="HTTP cache and resumable downloads (default: ~/.cache/reportgen).",
+)
+@reports_errors
+def fetch_command(specs: Path | None, out: Path, base_url: str, area_type: int, cache_dir: Path | None) -> None:
+    """Download the latest published data for every spec from the Fingertips API.
+
+    Writes one Fingertips-format CSV (build with --data OUT), the indicators' metadata and a
+    manifest (requests, retrieval time, SHA-256, rows and latest period per indicator). Nothing is
+    written unless every download succeeded; a rerun resumes and reuses unchanged responses.
+
+    \b
+    Example:
+      reportgen fetch --out data/fingertips.csv
+      reportgen build --area Hartlepool --data data/fingertips.csv
+    """
+    from .pipeline import fetch_snapshot
+    from .sources.fingertips_api import FetchOptions, default_cache_dir
+
+    progress = _Progress()
+    options = FetchOptions(
+        base_url=base_url,
+        area_type=area_type,
+        cache_dir=cache_dir or default_cache_dir(),
+        progress=progress.message,
+        advance=progress.advance,
+    )
+    result = fetch_snapshot(specs, out, options)
+    for line in result.warnings:
+        click.echo(f"warning: {line}", err=True)
+    click.echo(
+        f"Wrote {result.csv_path} ({result.rows} rows; {result.downloaded} download(s), "
+        f"{result.from_cache} unchanged from the cache), {result.metadata_path.name} and {result.manifest_path.name}."
+    )
 
 
 def main() -> None:

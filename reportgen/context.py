@@ -141,6 +141,7 @@ def _indicator_context(f: IndicatorFacts, inputs: ProfileInputs, images: dict[st
         "definition": spec.definition,
         "rationale": spec.rationale,
         "source": spec.source,
+        "derivation_note": spec.derivation_note,
         "unit": spec.unit or "none",
         "caveats": spec.caveats,
         "licence": spec.licence,
@@ -231,7 +232,8 @@ def _trend_arrow(trend: str, theme: Theme) -> dict[str, str]:
 def _rank(row: pd.Series | None) -> str:
     if row is None or fmt.is_missing(row["rank_in_england"]):
         return ""
-    text = f"{fmt.ordinal(int(row['rank_in_england']))} of {int(row['n_in_england'])} authorities in England"
+    scope = row.get("rank_scope") or "in England"
+    text = f"{fmt.ordinal(int(row['rank_in_england']))} of {int(row['n_in_england'])} authorities {scope}"
     if not fmt.is_missing(row["rank_in_region"]):
         region_rank = fmt.ordinal(int(row["rank_in_region"]))
         text += f" and {region_rank} of {int(row['n_in_region'])} in {fmt.place(row['region_name'])}"

@@ -665,7 +665,9 @@ def check_against_specs(data: IndicatorData, specs: Sequence) -> list[Problem]:
 def _missing_series(data: IndicatorData, spec) -> Problem:
     frame = data.frame
     same_id = frame[frame[INDICATOR_ID] == spec.data_key]
-    if same_id.empty:
+    if same_id.empty and getattr(spec, "derive", None) is not None:
+        hint = f"no rows have Indicator ID {spec.source_key} (the Fingertips series it is derived from)"
+    elif same_id.empty:
         hint = f"no rows have Indicator ID {spec.data_key}"
     else:
         pairs = sorted(set(zip(same_id[SEX], same_id[AGE], strict=True)))[:6]

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from .data import FINGERTIPS_HEADER, SYNTHETIC_MARK
+from .derive import as_published_source
 from .geography import ENGLAND_CODE, ENGLAND_NAME, Area, Geography
 from .specs import IndicatorSpec
 from .stats.ci import chiang_life_expectancy, t_mean_interval_from_summary
@@ -122,7 +123,7 @@ def generate_demo_frame(specs: Sequence[IndicatorSpec], geography: Geography, se
         if spec.demo is None:
             continue
         spec_rng = np.random.default_rng([seed, _stable_hash(spec.id)])
-        parts.append(_indicator_rows(spec, places, geography, spec_rng))
+        parts.append(as_published_source(_indicator_rows(spec, places, geography, spec_rng), spec))
     if not parts:
         raise ValueError("no spec has a demo block, so there is nothing to generate")
     return pd.concat(parts, ignore_index=True)

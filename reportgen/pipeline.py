@@ -33,13 +33,16 @@ from .data import (
     parse_indicator_csv,
 )
 from .demo import DEFAULT_SEED, demo_csv_text, generate_demo_frame, write_demo_data
+from .derive import derive_series
 from .errors import DataError, OutputError, Problem, RenderError, SpecError
 from .geography import Area, area_kind, load_geography
 from .output import check_folder, edition_problem, is_ons_code, neutralise_text, reserve, workbook_bytes
 from .periods import parse_period
 from .render import PdfAttachment, html_to_pdf, layout_search_path, make_environment, pdf_engine_version, render_html
+from .sources.fingertips_api import FetchOptions, FetchResult, fetch, metadata_warnings, read_metadata_file
 from .specs import IndicatorSpec, load_specs
 from .stats.benchmark import BenchmarkOptions, ComparatorGroup, area_name_warnings, benchmark_table
+from .stats.coverage import coverage_messages
 from .stats.distribution import DEFAULT_SPINE_EXCLUSIONS
 from .theme import check_size, load_theme
 from .yamlsafe import load_yaml_file
@@ -92,8 +95,9 @@ def read_data(data_path: Path | None, specs: list[IndicatorSpec]) -> IndicatorDa
     if not data_path:  # None or no --data at all
         text = demo_csv_text(generate_demo_frame(specs, geography, DEFAULT_SEED))
         data = parse_indicator_csv(io.StringIO(text), EMBEDDED_DEMO_LABEL, geography)
-        return dataclasses.replace(data, sha256=hashlib.sha256(text.encode("utf-8")).hexdigest())
-    return without_invalid_area_codes(load_data_files(data_path, geography))
+        data = dataclasses.replace(data, sha256=hashlib.sha256(text.encode("utf-8")).hexdigest())
+        return derive_series(data, specs)
+    return derive_series(without_invalid_area_codes(load_data_files(data_path, geography)), specs)
 
 
 def without_invalid_area_codes(data: IndicatorData) -> IndicatorData:
@@ -123,9 +127,21 @@ def check_inputs(specs_dir: Path | None, data_path: Path | None) -> CheckReport:
     specs = read_specs(specs_dir)
     if not data_path:  # None or no --data at all
         return CheckReport(len(specs), 0, ())
-    data = without_invalid_area_codes(load_data_files(data_path, load_geography()))
+    data = derive_series(without_invalid_area_codes(load_data_files(data_path, load_geography())), specs)
     problems = list(data.warnings) + check_against_specs(data, specs)
     return CheckReport(len(specs), len(data.frame), tuple(problems))
+
+
+def fetch_snapshot(specs_dir: Path | None, out: Path, options: FetchOptions) -> FetchResult:
+    """Fetch every Fingertips series the specs need (``reportgen fetch``)."""
+    return fetch(read_specs(specs_dir), out, options)
+
+
+def check_metadata(specs_dir: Path | None, metadata_path: Path) -> tuple[Problem, ...]:
+    """Warnings where a spec differs from Fingertips' indicator metadata (``check --metadata``)."""
+    specs = read_specs(specs_dir)
+    lines = metadata_warnings(specs, read_metadata_file(metadata_path))
+    return tuple(Problem("", "", line, "warning") for line in lines)
 
 
 def list_areas(region: str | None, search: str | None) -> list[Area]:
@@ -196,7 +212,7 @@ def build_profile(area_text: str, data_path: Path | None, options: BuildOptions)
         require_area_rows(area, data, table)
     names = area_name_warnings(data.frame, data.path, load_geography())
     result = render_profile(area, specs, data, table, options)
-    return dataclasses.replace(result, warnings=(*result.warnings, *names))
+    return dataclasses.replace(result, warnings=(*result.warnings, *names, *coverage_problems(table)))
 
 
 def check_edition(edition: str) -> str:
@@ -237,6 +253,11 @@ def describe_coverage(data: IndicatorData, area: Area) -> str:
     regions = sorted({a.region_name for c in codes if (a := geography.lookup(c)) is not None and a.region_name})
     where = f" in {regions[0]}" if len(regions) == 1 else (f" in {len(regions)} regions" if regions else "")
     return f"it covers {len(codes)} authorit{'y' if len(codes) == 1 else 'ies'}{where}; none is {area.name}"
+
+
+def coverage_problems(table: pd.DataFrame) -> tuple[Problem, ...]:
+    """Warnings when the data cover only part of England (ranks and ranges are among those areas)."""
+    return tuple(Problem("", "", message, "warning") for message in coverage_messages(table))
 
 
 def render_profile(
@@ -434,10 +455,11 @@ def benchmark_payload(
     comparator_path: Path | None = None,
     spine_exclusions: tuple[str, ...] | None = None,
     allow_empty: bool = False,
-) -> bytes:
-    """The benchmark table serialised as ``fmt``; the spreadsheet rounds to each spec's decimals."""
-    table, specs = _benchmark(area_text, data_path, specs_dir, comparator_path, spine_exclusions, allow_empty)
-    return benchmark_bytes(table, fmt, {s.id: s.decimals for s in specs})
+) -> tuple[bytes, tuple[Problem, ...]]:
+    """The benchmark table serialised as ``fmt`` (the spreadsheet rounds to each spec's decimals),
+    and warnings about the data's coverage of England."""
+    table, specs, warnings = _benchmark(area_text, data_path, specs_dir, comparator_path, spine_exclusions, allow_empty)
+    return benchmark_bytes(table, fmt, {s.id: s.decimals for s in specs}), warnings
 
 
 def _benchmark(area_text, data_path, specs_dir, comparator_path, spine_exclusions, allow_empty):
@@ -446,11 +468,12 @@ def _benchmark(area_text, data_path, specs_dir, comparator_path, spine_exclusion
     data = read_data(data_path, specs)
     area = resolve_area(area_text, data) if area_text else None
     table = compute_benchmark(data, specs, comparator, spine_exclusions)
+    warnings = coverage_problems(table)
     if area is not None:
         if not allow_empty:
             require_area_rows(area, data, table)
         table = table[table["area_code"] == area.code].reset_index(drop=True)
-    return table, specs
+    return table, specs, warnings
 
 
 def _json_value(value):

@@ -68,6 +68,15 @@ class DemoModel(_Strict):
     sd: float | None = Field(default=None, gt=0, description="individual-level SD for means")
 
 
+class DeriveModel(_Strict):
+    """A series derived from a published one, e.g. the complement of a Fingertips proportion."""
+
+    from_: int = Field(alias="from", gt=0, description="Fingertips indicator id of the source series")
+    transform: Literal["complement"]
+    sex: str | None = Field(default=None, min_length=1, description="source sex, if not the spec's")
+    age: str | None = Field(default=None, min_length=1, description="source age, if not the spec's")
+
+
 class SpecModel(_Strict):
     """Schema of an indicator spec file; see the README for every key."""
 
@@ -93,6 +102,8 @@ class SpecModel(_Strict):
     source_url: str = Field(default="", max_length=500)
     provides_population: bool = False
     demo: DemoModel | None = None
+    derive: DeriveModel | None = None
+    fingertips_area_type: int | None = Field(default=None, gt=0, description="area type to fetch, if not 502")
 
     @field_validator("unit")
     @classmethod
@@ -105,6 +116,10 @@ class SpecModel(_Strict):
     def _consistent(self) -> SpecModel:
         if self.value_type == "proportion" and self.multiplier not in (1, 100, 1000):
             raise ValueError("multiplier: a proportion needs multiplier 1, 100 (percentage) or 1000")
+        if self.derive is not None and self.fingertips_id is not None:
+            raise ValueError("derive: give either fingertips_id (a published series) or derive, not both")
+        if self.derive is not None and self.value_type != "proportion":
+            raise ValueError("derive: transform 'complement' is for proportions; set value_type: proportion")
         return self
 
 
@@ -120,6 +135,16 @@ class DemoParams:
     deprivation: float
     periods: str
     sd: float | None
+
+
+@dataclass(frozen=True)
+class DeriveParams:
+    """How a spec's series is derived from a published one (see :class:`DeriveModel`)."""
+
+    source_id: int
+    transform: str
+    sex: str
+    age: str
 
 
 @dataclass(frozen=True)
@@ -149,6 +174,24 @@ class IndicatorSpec:
     provides_population: bool
     demo: DemoParams | None
     path: str
+    derive: DeriveParams | None = None
+    fingertips_area_type: int | None = None
+
+    @property
+    def source_key(self) -> str:
+        """The ``Indicator ID`` the data comes from: the derive source, else :attr:`data_key`."""
+        return str(self.derive.source_id) if self.derive else self.data_key
+
+    @property
+    def derivation_note(self) -> str:
+        """How the figure was derived, for the definitions page ('' for a published series)."""
+        if self.derive is None:
+            return ""
+        return (
+            f"Derived by reportgen as {self.multiplier:g} minus the value of Fingertips indicator "
+            f"{self.derive.source_id} ({self.derive.sex}, {self.derive.age}); the confidence limits are "
+            "complemented and swapped, and the count is the denominator minus the published count."
+        )
 
     @property
     def data_key(self) -> str:
@@ -237,9 +280,16 @@ def _load_one(path: Path, directory: Path | None = None) -> tuple[IndicatorSpec 
 
 
 def _freeze(model: SpecModel, path: Path) -> IndicatorSpec:
-    fields = model.model_dump(exclude={"demo"})
+    fields = model.model_dump(exclude={"demo", "derive"})
     demo = DemoParams(**model.demo.model_dump()) if model.demo else None
-    return IndicatorSpec(**fields, demo=demo, path=str(path))
+    return IndicatorSpec(**fields, demo=demo, path=str(path), derive=_derive_params(model))
+
+
+def _derive_params(model: SpecModel) -> DeriveParams | None:
+    if model.derive is None:
+        return None
+    d = model.derive
+    return DeriveParams(d.from_, d.transform, d.sex or model.sex, d.age or model.age)
 
 
 def _cross_file_problems(specs: list[IndicatorSpec]) -> list[Problem]:
@@ -311,7 +361,8 @@ def _translate(path: Path, root: yaml.Node, err: Any) -> Problem:
     if kind == "missing":
         return Problem(_where(path, root, loc[:-1]), key, f"required key is missing; add '{loc[-1]}: ...'")
     if kind == "extra_forbidden":
-        allowed = ", ".join(ALLOWED_KEYS if len(loc) == 1 else DemoModel.model_fields)
+        nested = {"demo": tuple(DemoModel.model_fields), "derive": ("from", "transform", "sex", "age")}
+        allowed = ", ".join(ALLOWED_KEYS if len(loc) == 1 else nested.get(loc[0], ()))
         return Problem(_where(path, root, loc, want_key=True), key, f"unknown key; allowed keys are: {allowed}")
     where = _where(path, root, loc)
     if kind == "literal_error":

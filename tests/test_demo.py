@@ -22,6 +22,7 @@ from reportgen.data import (
     select_series,
 )
 from reportgen.demo import demo_csv_text, generate_demo_frame, period_labels
+from reportgen.derive import derive_series
 from reportgen.geography import load_geography
 from reportgen.pipeline import read_specs
 from reportgen.stats.ci import wilson_interval
@@ -29,7 +30,8 @@ from reportgen.stats.ci import wilson_interval
 
 @pytest.fixture(scope="module")
 def demo(demo_csv):
-    return load_indicator_data(demo_csv, load_geography())
+    # Derived specs' rows are written under their Fingertips source id, as in a real download.
+    return derive_series(load_indicator_data(demo_csv, load_geography()), read_specs(None))
 
 
 @pytest.fixture(scope="module")

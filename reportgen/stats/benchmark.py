@@ -49,9 +49,10 @@ from .compare import (
     compare_with_benchmark,
     quintile_labels,
 )
+from .coverage import ENGLAND, coverage_columns
 from .distribution import DEFAULT_SPINE_EXCLUSIONS, SPINE_COLUMNS, spine_statistics
 from .intervals import CI_METHOD, CI_SOURCE, attach_intervals, band_start, headline_from_age_bands
-from .trend import CANNOT, N_POINTS, TREND_VALUE_TYPES, recent_trend_markers, trend_labels
+from .trend import CANNOT, N_POINTS, TREND_VALUE_TYPES, recent_trend_from_history, trend_labels
 
 #: The columns of ``reportgen benchmark``, in order (the first 25 are the documented contract).
 BENCHMARK_COLUMNS = (
@@ -85,6 +86,8 @@ BENCHMARK_COLUMNS = (
     "n_in_region",
     "value_note",
     *SPINE_COLUMNS,
+    "coverage",
+    "rank_scope",
 )
 COMPARATOR_COLUMNS = ("comparator_name", "comparator_value", "compared_to_comparator")
 AREA_TYPE_ORDER = {"England": 0, "Region": 1, "UTLA": 2, "Other": 3}
@@ -135,6 +138,7 @@ def benchmark_table(
     table = _attach_benchmarks(table)
     table = _compare(table)
     table = _distribution(table, options)
+    table = _coverage(table, len(geography.authorities))
     table = _trend(table)
     if options.comparator:
         table = _compare_with_group(table, options.comparator)
@@ -360,8 +364,19 @@ def _distribution(table: pd.DataFrame, options: BenchmarkOptions) -> pd.DataFram
     )
 
 
+def _coverage(table: pd.DataFrame, n_england: int) -> pd.DataFrame:
+    """Which authorities each indicator and period covers; spine notes say so when not all England."""
+    columns = coverage_columns(table, [_SPEC, PERIOD], n_england)
+    table = table.merge(columns, on=[_SPEC, PERIOD], how="left", validate="many_to_one")
+    table["coverage"] = table["coverage"].fillna("")
+    table["rank_scope"] = table["rank_scope"].fillna("")
+    partial = table["spine_shown"] & (table["coverage"] != ENGLAND) & (table["coverage"] != "")
+    note = "Range among " + table["coverage"].str.replace(" of ", " of England's ", n=1) + " in this file"
+    return table.assign(spine_note=table["spine_note"].where(~partial, note))
+
+
 def _trend(table: pd.DataFrame) -> pd.DataFrame:
-    """Recent trend for each row from the five points ending at its period (proportions and crude rates)."""
+    """Recent trend for each row from the five most recent valid points up to its period (methods.md 10a)."""
     labels = pd.Series(CANNOT, index=table.index, dtype=object)
     eligible = table[table["_value_type"].isin(TREND_VALUE_TYPES)]
     if eligible.empty:
@@ -378,9 +393,9 @@ def _trend(table: pd.DataFrame) -> pd.DataFrame:
     n_positions = int(position.max()) + 1 if len(position) else 0
     polarity = eligible.drop_duplicates(_SPEC).set_index(_SPEC)["_polarity"]
     for end in range(N_POINTS - 1, n_positions):
-        window = list(range(end - N_POINTS + 1, end + 1))
+        window = list(range(end + 1))
         arrays = [wide[field].reindex(columns=window).to_numpy(float) for field in fields]
-        markers = recent_trend_markers(*arrays)
+        markers = recent_trend_from_history(*arrays)
         spec_of_row = wide.index.get_level_values(0)
         words = np.empty(len(markers), dtype=object)
         for spec_id in polarity.index:

@@ -1,4 +1,8 @@
-"""Fingertips' recent trend: weighted regression over the five most recent points (methods.md 10a)."""
+"""Fingertips' recent trend: weighted regression over the five most recent valid points (methods.md 10a).
+
+A point is valid when its value, count and denominator are present; missing or suppressed years are
+skipped (the five points need not be consecutive years) and the five are indexed t = 1..5 by position.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ CHI2_THRESHOLD = 9.54953570608324  # 99.8% point of chi-squared with 1 degree of
 N_POINTS = 5
 CANNOT = "Cannot be calculated"
 NO_CHANGE = "No significant change"
-TREND_VALUE_TYPES = ("proportion", "crude_rate")
+TREND_VALUE_TYPES = ("proportion", "crude_rate", "dsr")
 
 _LABELS = {
     "high_is_good": ("Increasing and getting better", "Decreasing and getting worse"),
@@ -65,3 +69,29 @@ def trend_labels(markers, polarity: str) -> np.ndarray:
     labels[markers == 1] = up
     labels[markers == -1] = down
     return labels
+
+
+def recent_valid_points(value, lower95, upper95, count, denominator) -> list[np.ndarray]:
+    """The five most recent valid points of each row of (rows, k) arrays ordered oldest to newest.
+
+    Valid means value, count and denominator present; invalid years are skipped, not a break. Returns
+    five (rows, 5) arrays in the order of the arguments, oldest to newest; a row with fewer than five
+    valid points is all NaN (so its trend cannot be calculated).
+    """
+    arrays = [np.atleast_2d(np.asarray(a, float)) for a in (value, lower95, upper95, count, denominator)]
+    valid = ~(np.isnan(arrays[0]) | np.isnan(arrays[3]) | np.isnan(arrays[4]))
+    from_newest = np.cumsum(valid[:, ::-1], axis=1)[:, ::-1]
+    chosen = valid & (from_newest <= N_POINTS)
+    enough = valid.sum(axis=1) >= N_POINTS
+    rows, columns = np.nonzero(chosen & enough[:, None])
+    out = []
+    for array in arrays:
+        picked = np.full((array.shape[0], N_POINTS), np.nan)
+        picked[enough] = array[rows, columns].reshape(-1, N_POINTS)
+        out.append(picked)
+    return out
+
+
+def recent_trend_from_history(value, lower95, upper95, count, denominator) -> np.ndarray:
+    """Markers (see :func:`recent_trend_markers`) from each row's whole history up to the labelled period."""
+    return recent_trend_markers(*recent_valid_points(value, lower95, upper95, count, denominator))

@@ -1,0 +1,1 @@
+"""Fetching published data from outside sources (the Fingertips API)."""
