@@ -215,6 +215,13 @@ def pdf_engine_version() -> str:
     return __version__
 
 
+def font_subsetter() -> str:
+    """Which font subsetter WeasyPrint uses: ``"harfbuzz"`` (libharfbuzz-subset, fast) or ``"fonttools"``."""
+    from weasyprint.text.ffi import harfbuzz, harfbuzz_subset
+
+    return "harfbuzz" if harfbuzz_subset and harfbuzz.hb_version_atleast(4, 1, 0) else "fonttools"
+
+
 def allowed_file(url: str, allowed_dirs: Sequence[Path]) -> Path | None:
     """The real path of a ``file:`` URL if it names a regular file inside one of ``allowed_dirs``.
 
