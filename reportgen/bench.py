@@ -594,7 +594,7 @@ def section_large(report: Report, tmp: Path, rows: int) -> None:
     lines = [
         f"- file: {rows:,} rows, {path.stat().st_size / MIB:,.0f} MiB, written by {source}",
         f"- `reportgen check --data FILE`: {check.seconds:.1f} s, peak RSS {check.max_rss_mib:,.0f} MiB "
-        f"(exit {check.code}: 0 no problems, 1 problems reported)",
+        f"(exit {check.code}; 0 means no problems were found)",
         f"- `reportgen benchmark --data FILE --out OUT`: {bench.seconds:.1f} s, peak RSS {bench.max_rss_mib:,.0f} MiB "
         f"(exit {bench.code})",
         "- peak RSS is each subprocess's own maximum resident set size (`os.wait4` rusage)",
