@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import functools
 import io
 import logging
@@ -286,6 +287,9 @@ class _LogCapture(logging.Handler):
 
 MAX_ENGINES = 4  # layouts search paths kept per process (a batch uses one; tests use a few)
 _ENGINES: OrderedDict[tuple, PdfEngine] = OrderedDict()
+# Drop the engines before the interpreter tears modules down, so each FontConfiguration removes
+# its temporary font folder (its __del__ cannot run cleanly at shutdown).
+atexit.register(_ENGINES.clear)
 
 
 @dataclass(frozen=True)

@@ -167,3 +167,24 @@ def test_engine_cache_is_bounded(tmp_path):
         folder.mkdir()
         pdf_engine(layout_search_path(folder, default_layouts_dir()))
     assert len(render._ENGINES) <= render.MAX_ENGINES
+
+
+LEAVE_ENGINE = """
+from datetime import date
+from reportgen.assets import default_layouts_dir
+from reportgen.render import html_to_pdf, layout_search_path, pdf_engine
+folders = layout_search_path(None, default_layouts_dir())
+css = (folders[0] / "static" / "profile.css").as_uri()
+html_to_pdf(f'<html><head><link rel="stylesheet" href="{css}"></head><body><p>Hi</p></body></html>', folders,
+            created=date(2024, 3, 31))
+print(pdf_engine(folders).font_config._folder)
+"""
+
+
+def test_engine_font_folder_is_removed_when_the_process_exits():
+    done = subprocess.run([sys.executable, "-c", LEAVE_ENGINE], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    folder = Path(done.stdout.strip())
+    assert folder.name.startswith("weasyprint-")
+    assert not folder.exists()
+    assert "Exception ignored" not in done.stderr
