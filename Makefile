@@ -43,8 +43,9 @@ lint: $(STAMP)
 	$(BIN)/python -m pip install --quiet ruff
 	$(BIN)/ruff check reportgen tests
 
+# Writes BENCHMARKS.md; BENCH_ARGS=--quick skips the national build.
 bench: $(STAMP)
-	$(BIN)/python -m reportgen.bench
+	$(BIN)/python -m reportgen.bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info output/demo-data

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import atexit
 import functools
 import io
 import logging
 import mimetypes
 import os
+import time
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -213,6 +216,13 @@ def pdf_engine_version() -> str:
     return __version__
 
 
+def font_subsetter() -> str:
+    """Which font subsetter WeasyPrint uses: ``"harfbuzz"`` (libharfbuzz-subset, fast) or ``"fonttools"``."""
+    from weasyprint.text.ffi import harfbuzz, harfbuzz_subset
+
+    return "harfbuzz" if harfbuzz_subset and harfbuzz.hb_version_atleast(4, 1, 0) else "fonttools"
+
+
 def allowed_file(url: str, allowed_dirs: Sequence[Path]) -> Path | None:
     """The real path of a ``file:`` URL if it names a regular file inside one of ``allowed_dirs``.
 
@@ -275,6 +285,62 @@ class _LogCapture(logging.Handler):
         self.log.messages.append(record.getMessage())
 
 
+MAX_ENGINES = 4  # layouts search paths kept per process (a batch uses one; tests use a few)
+_ENGINES: OrderedDict[tuple, PdfEngine] = OrderedDict()
+# Drop the engines before the interpreter tears modules down, so each FontConfiguration removes
+# its temporary font folder (its __del__ cannot run cleanly at shutdown).
+atexit.register(_ENGINES.clear)
+
+
+@dataclass(frozen=True)
+class PdfEngine:
+    """WeasyPrint state one process reuses across documents rendered with one layouts search path.
+
+    It holds the ``FontConfiguration``: the ``@font-face`` fonts are fetched, copied and registered
+    with Fontconfig once, and Pango's font and shaping caches stay warm from one profile to the next.
+    An engine belongs to one search path and one state of its files (see :func:`pdf_engine`), so
+    fonts of one ``--layouts`` folder never reach a build with another.
+    """
+
+    search_path: tuple[Path, ...]
+    font_config: Any
+
+
+def pdf_engine(search_path: Sequence[Path]) -> PdfEngine:
+    """The process's engine for these layouts folders, made on first use.
+
+    Keyed by the resolved folders and the name, size and modification time of every file in them,
+    so an edited font or stylesheet gets a fresh engine. The last :data:`MAX_ENGINES` are kept.
+    """
+    folders = tuple(Path(d).resolve() for d in search_path)
+    key = (folders, _files_fingerprint(folders))
+    engine = _ENGINES.get(key)
+    if engine is None:
+        from weasyprint.text.fonts import FontConfiguration
+
+        engine = PdfEngine(folders, FontConfiguration())
+        _ENGINES[key] = engine
+        while len(_ENGINES) > MAX_ENGINES:
+            _ENGINES.popitem(last=False)
+    _ENGINES.move_to_end(key)
+    return engine
+
+
+def _files_fingerprint(folders: Sequence[Path]) -> tuple:
+    entries = []
+    for index, folder in enumerate(folders):
+        for root, dirs, names in os.walk(folder):
+            dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+            for name in sorted(names):
+                path = os.path.join(root, name)
+                try:
+                    info = os.stat(path)
+                except OSError:
+                    continue
+                entries.append((index, os.path.relpath(path, folder), info.st_size, info.st_mtime_ns))
+    return tuple(entries)
+
+
 def html_to_pdf(
     html: str,
     search_path: Sequence[Path],
@@ -282,15 +348,41 @@ def html_to_pdf(
     created: date,
     attachments: Sequence[PdfAttachment] = (),
     identifier: bytes | None = None,
+    engine: PdfEngine | None = None,
+    timings: dict[str, float] | None = None,
 ) -> tuple[bytes, RenderLog]:
-    """Render HTML to PDF/UA-1 bytes. Only layouts files and ``data:`` URIs can be read."""
-    import weasyprint
-    from weasyprint.text.fonts import FontConfiguration
+    """Render HTML to PDF/UA-1 bytes. Only layouts files and ``data:`` URIs can be read.
 
+    ``engine`` defaults to this process's engine for ``search_path``; ``timings``, when given,
+    receives the seconds spent on layout (``"layout"``) and on writing the PDF (``"pdf"``).
+    """
+    engine = engine or pdf_engine(search_path)
     log = RenderLog()
     fetcher = _fetcher_class()(search_path, log)
+    options = {
+        "pdf_variant": PDF_VARIANT,
+        "pdf_identifier": identifier,
+        "attachments": _attachments(attachments, created, fetcher),
+        "custom_metadata": True,
+        "uncompressed_pdf": False,
+    }
+    handler = _LogCapture(log)
+    logger = logging.getLogger("weasyprint")
+    logger.addHandler(handler)
+    try:
+        pdf = _layout_and_write(html, search_path, fetcher, engine, options, timings)
+    except Exception as exc:  # WeasyPrint raises many kinds; report them as one user-facing error.
+        raise RenderError(f"PDF rendering failed: {type(exc).__name__}: {exc}") from exc
+    finally:
+        logger.removeHandler(handler)
+    return pdf, log
+
+
+def _attachments(attachments: Sequence[PdfAttachment], created: date, fetcher) -> list:
+    import weasyprint
+
     stamp = datetime(created.year, created.month, created.day, tzinfo=UTC)
-    files = [
+    return [
         weasyprint.Attachment(
             file_obj=io.BytesIO(a.payload),
             name=a.name,
@@ -302,22 +394,17 @@ def html_to_pdf(
         )
         for a in attachments
     ]
-    handler = _LogCapture(log)
-    logger = logging.getLogger("weasyprint")
-    logger.addHandler(handler)
-    try:
-        fonts = FontConfiguration()
-        document = weasyprint.HTML(string=html, base_url=str(search_path[0]), url_fetcher=fetcher)
-        pdf = document.write_pdf(
-            font_config=fonts,
-            pdf_variant=PDF_VARIANT,
-            pdf_identifier=identifier,
-            attachments=files,
-            custom_metadata=True,
-            uncompressed_pdf=False,
-        )
-    except Exception as exc:  # WeasyPrint raises many kinds; report them as one user-facing error.
-        raise RenderError(f"PDF rendering failed: {type(exc).__name__}: {exc}") from exc
-    finally:
-        logger.removeHandler(handler)
-    return pdf, log
+
+
+def _layout_and_write(html, search_path, fetcher, engine, options, timings) -> bytes:
+    import weasyprint
+
+    start = time.perf_counter()
+    source = weasyprint.HTML(string=html, base_url=str(search_path[0]), url_fetcher=fetcher)
+    document = source.render(font_config=engine.font_config, **options)
+    laid_out = time.perf_counter()
+    pdf = document.write_pdf(**options)
+    if timings is not None:
+        timings["layout"] = laid_out - start
+        timings["pdf"] = time.perf_counter() - laid_out
+    return pdf
