@@ -154,6 +154,9 @@ def demo_data(out: Path, specs: Path | None, seed: int | None) -> None:
 @click.option(
     "--comparator", type=click.Path(path_type=Path), help="YAML file with a comparator group (name and areas)."
 )
+@click.option(
+    "--brief", is_flag=True, help="Also write the board brief (at most 4 pages) beside the profile as CODE-NAME-brief.pdf."
+)
 @reports_errors
 def build(
     area: str,
@@ -166,6 +169,7 @@ def build(
     author: str | None,
     palette: str | None,
     comparator: Path | None,
+    brief: bool = False,
 ) -> None:
     """Build the Health assets profile PDF of one authority and print its path.
 
@@ -184,11 +188,14 @@ def build(
         author=author,
         palette=palette,
         comparator_path=comparator,
+        brief=brief,
     )
     result = build_profile(area, data, options)
     for warning in result.warnings:
         click.echo(str(warning), err=True)
     click.echo(str(result.path))
+    if result.brief_path is not None:
+        click.echo(str(result.brief_path))
 
 
 def _parse_codes(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[str, ...] | None:

@@ -40,6 +40,7 @@ from .specs import IndicatorSpec, load_specs
 from .stats.benchmark import BenchmarkOptions, ComparatorGroup, benchmark_table
 from .stats.distribution import DEFAULT_SPINE_EXCLUSIONS
 from .theme import load_theme
+from .view import load_wording
 
 EMBEDDED_DEMO_LABEL = "<embedded demonstration data>"
 DEFAULT_AUTHOR = "reportgen"
@@ -66,6 +67,7 @@ class BuildOptions:
     author: str | None = None
     palette: str | None = None
     comparator_path: Path | None = None
+    brief: bool = False  # also write the board brief beside the full profile
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,7 @@ class BuildResult:
     path: Path
     area: Area
     warnings: tuple[Problem, ...] = field(default=())
+    brief_path: Path | None = None
 
 
 def read_specs(specs_dir: Path | None) -> list[IndicatorSpec]:
@@ -162,13 +165,31 @@ def build_profile(area_text: str, data_path: Path | None, options: BuildOptions)
     area = resolve_area(area_text, data)
     comparator = load_comparator(options.comparator_path) if options.comparator_path else None
     table = compute_benchmark(data, specs, comparator)
-    return render_profile(area, specs, data, table, options)
+    return build_area_outputs(area, specs, data, table, options)
 
 
-def render_profile(
-    area: Area, specs: list[IndicatorSpec], data: IndicatorData, table: pd.DataFrame, options: BuildOptions
-) -> BuildResult:
-    """Render one area's profile from a computed benchmark table and write the PDF."""
+@dataclass(frozen=True)
+class ProfileDocument:
+    """One area's document model: the template context every writer (full profile, brief) renders."""
+
+    area: Area
+    edition: str
+    data_date: date
+    search_path: list[Path]
+    context: dict
+    attachments: tuple[PdfAttachment, ...]
+    identifier: str
+
+
+def make_document(
+    area: Area,
+    specs: list[IndicatorSpec],
+    data: IndicatorData,
+    table: pd.DataFrame,
+    options: BuildOptions,
+    changes: dict | None = None,
+) -> ProfileDocument:
+    """Statistics to document model: plan, charts and every text of one area's profile."""
     edition, data_date = edition_and_date(data, specs, options)
     search_path = layout_search_path(options.layouts_dir, default_layouts_dir())
     theme = load_theme(search_path, options.palette)
@@ -185,12 +206,13 @@ def render_profile(
         version=__version__,
         data_label=Path(data.path).name if data.path != EMBEDDED_DEMO_LABEL else data.path,
         provenance=provenance,
+        wording=load_wording(search_path),
+        changes=changes,
     )
     plan = plan_profile(inputs)
-    images = draw_charts(plan.spines, plan.bars, plan.trends, theme)
-    html = render_html(make_environment(search_path), "profile.html.j2", profile_context(plan, images))
+    images = draw_charts(plan.spines, plan.trends, theme)
     area_rows = table[table["area_code"] == area.code]
-    attachments = [
+    attachments = (
         PdfAttachment(
             f"{area.code}-benchmark.csv",
             benchmark_bytes(area_rows, "csv"),
@@ -202,13 +224,58 @@ def render_profile(
             "Generator version and SHA-256 hashes of the data, specs and layouts",
             "Source",
         ),
-    ]
-    identifier = hashlib.sha256(f"{area.code}|{edition}|{data.sha256}".encode()).hexdigest()[:32].encode("ascii")
-    pdf, log = html_to_pdf(html, search_path, created=data_date, attachments=attachments, identifier=identifier)
-    path = options.out_dir / edition / f"{area.code}-{slugify(area.name)}.pdf"
+    )
+    identifier = hashlib.sha256(f"{area.code}|{edition}|{data.sha256}".encode()).hexdigest()[:32]
+    return ProfileDocument(area, edition, data_date, search_path, profile_context(plan, images), attachments, identifier)
+
+
+def write_document(document: ProfileDocument, template: str, path: Path) -> list[Problem]:
+    """Document model to PDF: render one template (full profile or brief) and write it atomically."""
+    html = render_html(make_environment(document.search_path), template, document.context)
+    identifier = hashlib.sha256(f"{document.identifier}|{template}".encode()).hexdigest()[:32].encode("ascii")
+    if template == PROFILE_TEMPLATE:
+        identifier = document.identifier.encode("ascii")
+    pdf, log = html_to_pdf(
+        html,
+        document.search_path,
+        created=document.data_date,
+        attachments=document.attachments,
+        identifier=identifier,
+    )
     write_atomic(path, pdf)
-    warnings = [Problem("", "layouts", f"refused to fetch {url}", "warning") for url in log.blocked]
-    return BuildResult(path, area, tuple(data.warnings) + tuple(warnings))
+    return [Problem("", "layouts", f"refused to fetch {url}", "warning") for url in log.blocked]
+
+
+PROFILE_TEMPLATE = "profile.html.j2"
+BRIEF_TEMPLATE = "brief.html.j2"
+
+
+def build_area_outputs(
+    area: Area,
+    specs: list[IndicatorSpec],
+    data: IndicatorData,
+    table: pd.DataFrame,
+    options: BuildOptions,
+    changes: dict | None = None,
+) -> BuildResult:
+    """One area's outputs from a computed benchmark table: the full profile and, with
+    ``options.brief``, the board brief beside it (``<code>-<slug>-brief.pdf``)."""
+    document = make_document(area, specs, data, table, options, changes)
+    folder = options.out_dir / document.edition
+    path = folder / f"{area.code}-{slugify(area.name)}.pdf"
+    warnings = write_document(document, PROFILE_TEMPLATE, path)
+    brief_path = None
+    if options.brief:
+        brief_path = folder / f"{area.code}-{slugify(area.name)}-brief.pdf"
+        warnings += write_document(document, BRIEF_TEMPLATE, brief_path)
+    return BuildResult(path, area, tuple(data.warnings) + tuple(dict.fromkeys(warnings)), brief_path)
+
+
+def render_profile(
+    area: Area, specs: list[IndicatorSpec], data: IndicatorData, table: pd.DataFrame, options: BuildOptions
+) -> BuildResult:
+    """Render one area's profile from a computed benchmark table and write the PDF (see build_area_outputs)."""
+    return build_area_outputs(area, specs, data, table, options)
 
 
 def _hash_files(files: list[tuple[str, Path]]) -> str:
