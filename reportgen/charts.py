@@ -13,7 +13,7 @@ from .models import ChartImage, Marker, SpineChart, Theme, TrendChart
 
 MM = 1 / 25.4  # inches per millimetre
 # Every chart size in one place; the templates take the sizes from the drawn images.
-SPINE_SIZE_MM = (29.0, 4.4)
+SPINE_SIZE_MM = (27.6, 3.8)
 TREND_SIZE_MM = (68.0, 40.0)
 CHART_FONT_PT = 7.5  # the smallest text in the document
 INK = "#1A1A1A"
@@ -174,7 +174,9 @@ def _finish_trend_axes(ax, chart: TrendChart, xs: list[int]) -> None:
         ax.spines[side].set_visible(False)
     ax.grid(axis="y", color="#E3E3E3", linewidth=0.5)
     ax.set_axisbelow(True)
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=2, frameon=False, fontsize=CHART_FONT_PT, handlelength=2.2)
+    ax.legend(
+        loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=2, frameon=False, fontsize=CHART_FONT_PT, handlelength=2.2
+    )
 
 
 def _plain(text: str, limit: int = 40) -> str:

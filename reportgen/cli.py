@@ -155,7 +155,9 @@ def demo_data(out: Path, specs: Path | None, seed: int | None) -> None:
     "--comparator", type=click.Path(path_type=Path), help="YAML file with a comparator group (name and areas)."
 )
 @click.option(
-    "--brief", is_flag=True, help="Also write the board brief (at most 4 pages) beside the profile as CODE-NAME-brief.pdf."
+    "--brief",
+    is_flag=True,
+    help="Also write the board brief (at most 4 pages) beside the profile as CODE-NAME-brief.pdf.",
 )
 @reports_errors
 def build(

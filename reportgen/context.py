@@ -19,7 +19,6 @@ from .compose import (
     value_of,
     value_text,
 )
-from .geography import Area
 from .models import ChartImage, Theme
 from .specs import DOMAINS, IndicatorSpec
 from .view import (
@@ -126,7 +125,9 @@ def _changes(changes: dict | None) -> dict[str, Any] | None:
     """The 'What has changed' section: None for a first edition, else the previous edition and rows."""
     if not changes:
         return None
-    rows = [{k: str(row.get(k, "")) for k in ("indicator", "what", "before", "after")} for row in changes.get("rows", [])]
+    rows = [
+        {k: str(row.get(k, "")) for k in ("indicator", "what", "before", "after")} for row in changes.get("rows", [])
+    ]
     return {"previous_edition": str(changes.get("previous_edition", "")), "rows": rows}
 
 
@@ -419,9 +420,15 @@ def _trend_sentence(f: IndicatorFacts, ind: IndicatorView) -> str:
 
 
 LEGEND_ORDER = (
-    ("england_title", ("better_998", "better_95", "better", "similar", "worse", "worse_95", "worse_998", "not_compared")),
+    (
+        "england_title",
+        ("better_998", "better_95", "better", "similar", "worse", "worse_95", "worse_998", "not_compared"),
+    ),
     ("unjudged_title", ("higher_998", "higher_95", "higher", "lower", "lower_95", "lower_998")),
-    ("quintiles_title", tuple(f"quintile_judged_{i}" for i in range(1, 6)) + tuple(f"quintile_unjudged_{i}" for i in range(1, 6))),
+    (
+        "quintiles_title",
+        tuple(f"quintile_judged_{i}" for i in range(1, 6)) + tuple(f"quintile_unjudged_{i}" for i in range(1, 6)),
+    ),
 )
 ALWAYS_IN_LEGEND = ("better", "similar", "worse", "not_compared")
 
@@ -432,7 +439,9 @@ def _legend(theme: Theme, wording: Wording, indicators: list[IndicatorView]) -> 
     for ind in indicators:
         results = [ind.result, ind.region_result]
         panel = ind.bar_panel
-        keys = [r["badge"]["key"] for r in (panel["rows"] if panel else [])] + [r["badge"]["key"] for r in ind.trend_rows]
+        keys = [r["badge"]["key"] for r in (panel["rows"] if panel else [])] + [
+            r["badge"]["key"] for r in ind.trend_rows
+        ]
         for result in results:
             seen.setdefault(result.key, result)
         for key in keys:
@@ -441,7 +450,9 @@ def _legend(theme: Theme, wording: Wording, indicators: list[IndicatorView]) -> 
     for title, keys in LEGEND_ORDER:
         items = [k for k in keys if k in seen or k in ALWAYS_IN_LEGEND]
         if items:
-            groups.append({"title": wording.text("legend", title), "items": [_legend_badge(k, theme, wording) for k in items]})
+            groups.append(
+                {"title": wording.text("legend", title), "items": [_legend_badge(k, theme, wording) for k in items]}
+            )
     return groups
 
 

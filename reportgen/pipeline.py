@@ -226,7 +226,8 @@ def make_document(
         ),
     )
     identifier = hashlib.sha256(f"{area.code}|{edition}|{data.sha256}".encode()).hexdigest()[:32]
-    return ProfileDocument(area, edition, data_date, search_path, profile_context(plan, images), attachments, identifier)
+    context = profile_context(plan, images)
+    return ProfileDocument(area, edition, data_date, search_path, context, attachments, identifier)
 
 
 def write_document(document: ProfileDocument, template: str, path: Path) -> list[Problem]:

@@ -157,7 +157,9 @@ class Wording:
     def phrase(self, result: Comparison, benchmark: str, value: str) -> str:
         """``significantly better than England (67.1%)``, ``in the best quintile of authorities (...)``."""
         if result.kind == "quintile":
-            return self.text("phrases", "quintile", quintile=self.label(result).lower(), benchmark=benchmark, value=value)
+            return self.text(
+                "phrases", "quintile", quintile=self.label(result).lower(), benchmark=benchmark, value=value
+            )
         level = self.text("phrases", "level_998") if result.level == "99.8%" else ""
         return self.text("phrases", result.kind, benchmark=benchmark, value=value, level=level)
 
@@ -221,7 +223,7 @@ def css_variables(theme: Theme) -> str:
         if not _COLOUR.match(value):
             raise RenderError(
                 f"theme.yaml: palette {palette.name!r}: colour {name.replace('-', '_')} is {value!r}; "
-                "use a hex colour such as \"#0B5A6B\"."
+                'use a hex colour such as "#0B5A6B".'
             )
     colours["tint"] = _mix_with_white(palette.accent, 0.9)
     return ":root { " + " ".join(f"--{k}: {v};" for k, v in colours.items()) + " }"
