@@ -159,3 +159,12 @@ def test_brief_and_profile_are_accessible(documents, runner):
 def test_first_edition_says_so(texts, documents):
     full, _ = documents["Hartlepool"]
     assert any("This is the first edition of this profile." in " ".join(t.split()) for t, _ in texts[full])
+
+
+def test_badges_never_wrap(texts, documents):
+    """Issue 9 defect 7: 'Worse 95%' and quintile badges stay on one line in the summary and the legend."""
+    for area, (full, brief) in documents.items():
+        for text, _ in (texts[full][1], texts[brief][1]):
+            assert not re.search(r"(Better|Worse|Higher|Lower)\s*\n\s*(95|99\.8)%", text), area
+            assert not re.search(r"Quintile\s*\n\s*\d", text), area
+            assert not re.search(r"(Not)\s*\n\s*compared", text), area
