@@ -306,4 +306,4 @@ def _trend_chart(f: IndicatorFacts, inputs: ProfileInputs) -> TrendChart | None:
         fmt.with_unit(eng[-1].england if eng else None, spec.decimals, spec.unit),
         str(f.row["recent_trend"]) if f.row is not None else "Cannot be calculated",
     )
-    return TrendChart(f"trend-{spec.id}", inputs.area.name, points, _axis_label(spec), alt)
+    return TrendChart(f"trend-{spec.id}", inputs.area.display_name, points, _axis_label(spec), alt)
