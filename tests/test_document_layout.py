@@ -98,7 +98,7 @@ def test_page_one_is_one_page_and_the_summary_fits_for_every_authority(national)
     for area in areas:
         search, context = page_one_context(area, national)
         html = make_environment(search).from_string(PAGE_ONE_AND_SUMMARY).render(**context)
-        for key, limit in (("strengths", 4), ("develop", 4), ("trends", 3)):
+        for key, limit in (("strengths", 3), ("develop", 3), ("trends", 3)):
             items = context["glance"][key]
             if len(items) > limit:  # prioritised and summarised rather than overflowing
                 assert f"and {len(items) - limit} more, see the summary of indicators." in html

@@ -133,9 +133,9 @@ def test_page_one_counts_and_messages_come_from_the_table(pages, area_table):
             shown["strength" if label in strengths else "develop"] += start in flat
         else:
             assert start not in flat, spec.id
-    assert shown["strength"] == min(4, len(strengths)) and shown["develop"] == min(4, len(develop))
-    if len(develop) > 4:
-        assert f"and {len(develop) - 4} more, see the summary of indicators." in flat
+    assert shown["strength"] == min(3, len(strengths)) and shown["develop"] == min(3, len(develop))
+    if len(develop) > 3:
+        assert f"and {len(develop) - 3} more, see the summary of indicators." in flat
 
 
 def test_no_missing_value_words_in_the_text(pages):
