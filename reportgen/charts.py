@@ -1,272 +1,184 @@
-"""Draw the profile's charts with matplotlib as small vector SVGs (text stays text)."""
+"""Draw the profile's charts as small hand-written vector SVGs (text stays text, in the shipped font).
+
+matplotlib supplies the trend axis ticks only; spines and trends are a few dozen SVG elements each,
+which WeasyPrint lays out and draws far faster than full matplotlib figures.
+"""
 
 from __future__ import annotations
 
-import io
-from collections.abc import Iterable
-from functools import lru_cache
+from html import escape
 
 import matplotlib as mpl
-from matplotlib.backends.backend_svg import FigureCanvasSVG
-from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
-from .models import BarChart, ChartImage, Marker, SpineChart, Theme, TrendChart
+from .models import ChartImage, SpineChart, Theme, TrendChart
 
 MM = 1 / 25.4  # inches per millimetre
-SPINE_SIZE_MM = (36.0, 4.2)
-TREND_SIZE_MM = (74.0, 42.0)
-BAR_WIDTH_MM = 102.0
+# Every chart size in one place; the templates take the sizes from the drawn images.
+SPINE_SIZE_MM = (27.6, 3.8)
+TREND_SIZE_MM = (68.0, 40.0)
+CHART_FONT_PT = 7.5  # the smallest text in the document
 INK = "#1A1A1A"
 
 
-@lru_cache(maxsize=8)
-def _register_fonts(files: tuple[str, ...]) -> None:
-    for path in files:
-        mpl.font_manager.fontManager.addfont(path)
-
-
-def _style(theme: Theme) -> dict:
-    _register_fonts(theme.font_files)
-    return {
-        "svg.fonttype": "none",
-        "svg.hashsalt": "reportgen",
-        "font.family": theme.font_family,
-        "font.size": 6.5,
-        "axes.linewidth": 0.5,
-        "axes.edgecolor": "#6B6B6B",
-        "axes.labelcolor": INK,
-        "xtick.color": INK,
-        "ytick.color": INK,
-        "xtick.major.width": 0.5,
-        "ytick.major.width": 0.5,
-        "xtick.major.size": 2,
-        "ytick.major.size": 0,
-        "text.color": INK,
-        "path.simplify": False,
-        "text.parse_math": False,
-        "svg.image_inline": True,
-    }
-
-
-def _svg(fig: Figure) -> str:
-    FigureCanvasSVG(fig)
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None}, transparent=True)
-    return buffer.getvalue().decode("utf-8")
-
-
-def _marker_style(marker: Marker, size: float) -> dict:
-    return {
-        "marker": marker.shape,
-        "markersize": size,
-        "markerfacecolor": marker.colour,
-        "markeredgecolor": INK,
-        "markeredgewidth": 0.6,
-        "linestyle": "none",
-    }
+def _svg_marker(shape: str, x: float, y: float, r: float, fill: str, stroke: str, width: float) -> str:
+    """A marker as one SVG element: triangle up/down, circle, square or diamond (greyscale-safe shapes)."""
+    style = f'fill="{fill}" stroke="{stroke}" stroke-width="{width:g}"'
+    if shape == "o":
+        return f'<circle cx="{x:.2f}" cy="{y:.2f}" r="{r * 0.85:.2f}" {style}/>'
+    points = {
+        "^": ((0, -1.05), (1.0, 0.75), (-1.0, 0.75)),
+        "v": ((0, 1.05), (1.0, -0.75), (-1.0, -0.75)),
+        "s": ((-0.8, -0.8), (0.8, -0.8), (0.8, 0.8), (-0.8, 0.8)),
+        "D": ((0, -1), (1, 0), (0, 1), (-1, 0)),
+    }[shape]
+    text = " ".join(f"{x + dx * r:.2f},{y + dy * r:.2f}" for dx, dy in points)
+    return f'<polygon points="{text}" {style}/>'
 
 
 def draw_spine(chart: SpineChart, theme: Theme) -> ChartImage:
-    """One spine: outer range, 25th-75th percentile band, England line, region and area markers."""
+    """One spine as a tiny hand-written SVG (about six elements): outer range, 25th-75th percentile band,
+    England line, region diamond and the area's marker. Units are tenths of a millimetre."""
     width, height = SPINE_SIZE_MM
     palette = theme.palette
-    with mpl.rc_context(_style(theme)):
-        fig = Figure(figsize=(width * MM, height * MM))
-        ax = fig.add_axes((0, 0, 1, 1))
-        ax.set_xlim(-0.035, 1.035)
-        ax.set_ylim(0, 1)
-        ax.axis("off")
-        (left, right), (q1, q3) = chart.outer, chart.inner
-        ax.barh(0.5, right - left, left=left, height=0.5, color=palette.spine_outer, linewidth=0)
-        ax.barh(0.5, q3 - q1, left=q1, height=0.5, color=palette.spine_inner, linewidth=0)
-        ax.plot([0.5, 0.5], [0.05, 0.95], color=palette.england, linewidth=1.3, solid_capstyle="butt")
-        if chart.region is not None:
-            ax.plot(
-                [chart.region],
-                [0.5],
-                marker="D",
-                markersize=3.6,
-                markerfacecolor="white",
-                markeredgecolor=palette.region,
-                markeredgewidth=0.9,
-                linestyle="none",
-            )
-        if chart.area is not None:
-            ax.plot([chart.area], [0.5], **_marker_style(chart.marker, 5.2))
-        svg = _svg(fig)
-    return ChartImage(chart.key, svg, chart.alt, width, height)
+    w, h = width * 10, height * 10
+    pad = 2.2 * 10 / 2
 
+    def x(position: float) -> float:
+        return pad + position * (w - 2 * pad)
 
-def _bar_height_mm(n: int) -> float:
-    return 11.5 + 3.0 * n
-
-
-def _scatter_markers(ax, xs, ys, markers: list[Marker], size: float) -> None:
-    """One scatter call per shape keeps the SVG small (WeasyPrint draws every element)."""
-    for shape in sorted({m.shape for m in markers}):
-        chosen = [(x, y, m.colour) for x, y, m in zip(xs, ys, markers, strict=True) if m.shape == shape]
-        ax.scatter(
-            [c[0] for c in chosen],
-            [c[1] for c in chosen],
-            s=size**2,
-            marker=shape,
-            c=[c[2] for c in chosen],
-            edgecolors=INK,
-            linewidths=0.6,
-            zorder=3,
-            clip_on=False,
-        )
-
-
-def _truncated_axis(chart: BarChart) -> bool:
-    """Dots on a truncated axis when every value is far from zero (bars from zero would hide the differences)."""
-    lows = [b.lower if b.lower is not None else b.value for b in chart.bars]
-    highs = [b.upper if b.upper is not None else b.value for b in chart.bars] + (
-        [chart.england] if chart.england is not None else []
+    (left, right), (q1, q3) = chart.outer, chart.inner
+    parts = [
+        f'<rect x="{x(left):.2f}" y="{h * 0.25:.2f}" width="{x(right) - x(left):.2f}" height="{h * 0.5:.2f}" '
+        f'fill="{palette.spine_outer}"/>',
+        f'<rect x="{x(q1):.2f}" y="{h * 0.25:.2f}" width="{x(q3) - x(q1):.2f}" height="{h * 0.5:.2f}" '
+        f'fill="{palette.spine_inner}"/>',
+        f'<rect x="{x(0.5) - 3.5:.2f}" y="{h * 0.04:.2f}" width="7" height="{h * 0.92:.2f}" fill="{palette.england}"/>',
+    ]
+    if chart.region is not None:
+        parts.append(_svg_marker("D", x(chart.region), h / 2, 9.5, "#FFFFFF", palette.region, 3))
+    if chart.area is not None:
+        parts.append(_svg_marker(chart.marker.shape, x(chart.area), h / 2, 15, chart.marker.colour, INK, 3))
+    svg = (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}mm" height="{height}mm" '
+        f'viewBox="0 0 {w:g} {h:g}">' + "".join(parts) + "</svg>"
     )
-    return min(lows) > 0.5 * max(highs) > 0
-
-
-def draw_bars(chart: BarChart, theme: Theme) -> ChartImage:
-    """Compare-areas chart: authorities with 95% confidence intervals and England's value.
-
-    Bars from zero, or dots on a truncated axis when all values are far from zero (for example
-    life expectancy); the area's bar (or row) is highlighted and its label is bold.
-    """
-    n = len(chart.bars)
-    width, height = BAR_WIDTH_MM, _bar_height_mm(n)
-    palette = theme.palette
-    dots = _truncated_axis(chart)
-    with mpl.rc_context(_style(theme)):
-        fig = Figure(figsize=(width * MM, height * MM))
-        ax = fig.add_axes((0.34, 8.6 / height, 0.62, 1 - 12.0 / height))
-        ys = list(range(n))[::-1]
-        bars = chart.bars
-        if dots:
-            for y, bar in zip(ys, bars, strict=True):
-                if bar.highlight:
-                    ax.axhspan(y - 0.5, y + 0.5, color=palette.accent, alpha=0.18, linewidth=0)
-        else:
-            ax.barh(
-                ys,
-                [b.value for b in bars],
-                height=0.64,
-                linewidth=0,
-                clip_on=False,
-                color=[palette.accent if b.highlight else palette.bar for b in bars],
-            )
-        with_ci = [(y, b) for y, b in zip(ys, bars, strict=True) if b.lower is not None and b.upper is not None]
-        if with_ci:
-            ax.hlines(
-                [y for y, _ in with_ci],
-                [b.lower for _, b in with_ci],
-                [b.upper for _, b in with_ci],
-                color=INK,
-                linewidth=0.6,
-                clip_on=False,
-            )
-            ends = [(x, y) for y, b in with_ci for x in (b.lower, b.upper)]
-            ax.vlines(
-                [x for x, _ in ends],
-                [y - 0.18 for _, y in ends],
-                [y + 0.18 for _, y in ends],
-                color=INK,
-                linewidth=0.6,
-                clip_on=False,
-            )
-        _scatter_markers(ax, [b.value for b in bars], ys, [b.marker for b in bars], 3.6)
-        _finish_bar_axes(ax, chart, ys, palette, dots)
-        svg = _svg(fig)
     return ChartImage(chart.key, svg, chart.alt, width, height)
 
 
-def _finish_bar_axes(ax, chart: BarChart, rows: Iterable[int], palette, dots: bool) -> None:
-    labels = [_plain(b.name, 30) for b in chart.bars]
-    ax.set_yticks(list(rows), labels)
-    for tick, bar in zip(ax.get_yticklabels(), chart.bars, strict=True):
-        if bar.highlight:
-            tick.set_fontweight("bold")
-    tops = [b.upper if b.upper is not None else b.value for b in chart.bars]
-    top = max([*tops, chart.england or 0])
-    if dots:
-        bottoms = [b.lower if b.lower is not None else b.value for b in chart.bars]
-        low = min([*bottoms, chart.england if chart.england is not None else top])
-        pad = (top - low) * 0.08 or abs(top) * 0.02 or 1
-        ax.set_xlim(low - pad, top + pad)
-        ax.grid(axis="x", color="#E3E3E3", linewidth=0.5)
-        ax.set_axisbelow(True)
-    else:
-        ax.set_xlim(0, top * 1.08 if top > 0 else 1)
-    ax.set_ylim(-0.7, len(chart.bars) - 0.3)
-    if chart.england is not None:
-        ax.axvline(chart.england, color=palette.england, linewidth=1.1, clip_on=False)
-        ax.text(
-            chart.england, len(chart.bars) - 0.3, " England", color=palette.england, va="bottom", ha="left", fontsize=6
-        )
-    ax.set_xlabel(_plain(chart.axis_label), fontsize=6.3, labelpad=2)
-    for side in ("top", "right", "left"):
-        ax.spines[side].set_visible(False)
-    ax.tick_params(axis="y", length=0, pad=2)
+FONT_UNITS = CHART_FONT_PT * 25.4 / 72 * 10  # 7.5 pt in tenths of a millimetre
+
+
+def _text(x: float, y: float, text: str, theme: Theme, anchor: str = "middle", extra: str = "") -> str:
+    return (
+        f'<text x="{x:.1f}" y="{y:.1f}" font-family="{escape(theme.font_family)}" font-size="{FONT_UNITS:.2f}" '
+        f'fill="{INK}" text-anchor="{anchor}"{extra}>{escape(text)}</text>'
+    )
+
+
+def _y_ticks(values: list[float]) -> tuple[float, float, list[float]]:
+    low, high = min(values), max(values)
+    pad = (high - low) * 0.15 or abs(high) * 0.05 or 1.0
+    ticks = [t for t in MaxNLocator(nbins=4).tick_values(low - pad, high + pad) if low - pad <= t <= high + pad]
+    return low - pad, high + pad, ticks
 
 
 def draw_trend(chart: TrendChart, theme: Theme) -> ChartImage:
-    """The area's values with confidence intervals, and England's, over the periods."""
+    """The area's values with confidence intervals, and England's, over the periods: a small hand-written
+    SVG (one element per line, marker and label; text stays text in the shipped font)."""
     width, height = TREND_SIZE_MM
     palette = theme.palette
-    with mpl.rc_context(_style(theme)):
-        fig = Figure(figsize=(width * MM, height * MM))
-        ax = fig.add_axes((0.13, 0.3, 0.84, 0.6))
-        xs = list(range(len(chart.points)))
-        england = [(x, p.england) for x, p in zip(xs, chart.points, strict=True) if p.england is not None]
-        if england:
-            ax.plot(
-                *zip(*england, strict=True),
-                color=palette.trend_england,
-                linewidth=1.0,
-                linestyle=(0, (3, 2)),
-                marker="o",
-                markersize=2.0,
-                label="England",
-                clip_on=False,
-            )
-        area = [(x, p) for x, p in zip(xs, chart.points, strict=True) if p.value is not None]
-        if area:
-            ax.plot(
-                [x for x, _ in area],
-                [p.value for _, p in area],
-                color=palette.accent,
-                linewidth=1.1,
-                label=_plain(chart.area_name, 32),
-            )
-            with_ci = [(x, p) for x, p in area if p.lower is not None and p.upper is not None]
-            if with_ci:
-                ax.vlines(
-                    [x for x, _ in with_ci],
-                    [p.lower for _, p in with_ci],
-                    [p.upper for _, p in with_ci],
-                    color=INK,
-                    linewidth=0.6,
+    w, h = width * 10, height * 10
+    left, right, top, bottom = 120.0, w - 25, 70.0, h - 95
+    values = [v for p in chart.points for v in (p.value, p.lower, p.upper, p.england) if v is not None]
+    low, high, ticks = _y_ticks(values or [0.0, 1.0])
+    n = len(chart.points)
+
+    def x(i: int) -> float:
+        return left + (right - left) * (i + 0.5) / n
+
+    def y(v: float) -> float:
+        return bottom - (bottom - top) * (v - low) / (high - low)
+
+    parts = [f'<line x1="{left}" y1="{bottom}" x2="{right}" y2="{bottom}" stroke="#6B6B6B" stroke-width="1.8"/>']
+    for t in ticks:
+        parts.append(
+            f'<line x1="{left}" y1="{y(t):.1f}" x2="{right}" y2="{y(t):.1f}" stroke="#E3E3E3" stroke-width="1.8"/>'
+        )
+        parts.append(_text(left - 12, y(t) + FONT_UNITS * 0.35, _tick(t, ticks), theme, "end"))
+    parts.append(
+        _text(
+            28,
+            (top + bottom) / 2,
+            chart.axis_label,
+            theme,
+            "middle",
+            f' transform="rotate(-90 28 {(top + bottom) / 2:.1f})"',
+        )
+    )
+    rotate = n * max(len(p.period) for p in chart.points) > 26  # long period labels would touch
+    for i, point in enumerate(chart.points):
+        if rotate:
+            parts.append(
+                _text(
+                    x(i), bottom + 32, point.period, theme, "end", f' transform="rotate(-30 {x(i):.1f} {bottom + 32})"'
                 )
-            _scatter_markers(ax, [x for x, _ in area], [p.value for _, p in area], [p.marker for _, p in area], 4.0)
-        _finish_trend_axes(ax, chart, xs)
-        svg = _svg(fig)
+            )
+        else:
+            parts.append(_text(x(i), bottom + 32, point.period, theme))
+    parts += _trend_lines(chart, palette, x, y)
+    parts += _trend_legend(chart, theme, w, h)
+    svg = (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}mm" height="{height}mm" viewBox="0 0 {w:g} {h:g}">'
+        + "".join(parts)
+        + "</svg>"
+    )
     return ChartImage(chart.key, svg, chart.alt, width, height)
 
 
-def _finish_trend_axes(ax, chart: TrendChart, xs: list[int]) -> None:
-    ax.set_xticks(xs, [p.period for p in chart.points], rotation=0 if len(chart.points) <= 5 else 45)
-    ax.set_xlim(-0.4, max(len(xs) - 0.6, 0.4))
-    values = [v for p in chart.points for v in (p.value, p.lower, p.upper, p.england) if v is not None]
-    if values:
-        low, high = min(values), max(values)
-        pad = (high - low) * 0.15 or abs(high) * 0.05 or 1
-        ax.set_ylim(low - pad, high + pad)
-    ax.set_ylabel(_plain(chart.axis_label), fontsize=6.3)
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
-    ax.grid(axis="y", color="#E3E3E3", linewidth=0.5)
-    ax.set_axisbelow(True)
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=2, frameon=False, fontsize=6.3, handlelength=2.2)
+def _tick(value: float, ticks: list[float]) -> str:
+    step = ticks[1] - ticks[0] if len(ticks) > 1 else 1.0
+    decimals = 0 if step >= 1 else min(3, len(f"{step:.6f}".rstrip("0").split(".")[1]))
+    return f"{value:,.{decimals}f}"
+
+
+def _trend_lines(chart: TrendChart, palette, x, y) -> list[str]:
+    parts = []
+    england = [(x(i), y(p.england)) for i, p in enumerate(chart.points) if p.england is not None]
+    if england:
+        points = " ".join(f"{a:.1f},{b:.1f}" for a, b in england)
+        parts.append(
+            f'<polyline points="{points}" fill="none" stroke="{palette.trend_england}" stroke-width="3.5" '
+            'stroke-dasharray="10 7"/>'
+        )
+        parts += [f'<circle cx="{a:.1f}" cy="{b:.1f}" r="6" fill="{palette.trend_england}"/>' for a, b in england]
+    area = [(i, p) for i, p in enumerate(chart.points) if p.value is not None]
+    if area:
+        points = " ".join(f"{x(i):.1f},{y(p.value):.1f}" for i, p in area)
+        parts.append(f'<polyline points="{points}" fill="none" stroke="{palette.accent}" stroke-width="3.9"/>')
+        for i, p in area:
+            if p.lower is not None and p.upper is not None:
+                parts.append(
+                    f'<line x1="{x(i):.1f}" y1="{y(p.lower):.1f}" x2="{x(i):.1f}" y2="{y(p.upper):.1f}" '
+                    f'stroke="{INK}" stroke-width="2.1"/>'
+                )
+        for i, p in area:
+            parts.append(_svg_marker(p.marker.shape, x(i), y(p.value), 13, p.marker.colour, INK, 2.1))
+    return parts
+
+
+def _trend_legend(chart: TrendChart, theme: Theme, w: float, h: float) -> list[str]:
+    palette = theme.palette
+    base = 30.0
+    mid = w / 2
+    return [
+        f'<line x1="{mid - 240}" y1="{base - 9}" x2="{mid - 180}" y2="{base - 9}" stroke="{palette.trend_england}" '
+        'stroke-width="3.5" stroke-dasharray="10 7"/>',
+        _text(mid - 170, base, "England", theme, "start"),
+        f'<line x1="{mid - 20}" y1="{base - 9}" x2="{mid + 40}" y2="{base - 9}" stroke="{palette.accent}" '
+        'stroke-width="3.9"/>',
+        _text(mid + 50, base, _plain(chart.area_name, 26), theme, "start"),
+    ]
 
 
 def _plain(text: str, limit: int = 40) -> str:
@@ -283,13 +195,14 @@ def chart_engine_version() -> str:
     return mpl.__version__
 
 
-def draw_charts(spines, bars, trends, theme: Theme) -> dict[str, ChartImage]:
-    """Draw every chart of a profile; keys are the charts' ``key`` fields."""
+def draw_charts(spines, trends, theme: Theme) -> dict[str, ChartImage]:
+    """Draw every chart of a profile; keys are the charts' ``key`` fields.
+
+    Compare-areas charts are drawn by the layouts in HTML/CSS, inside their data table.
+    """
     images = {}
     for chart in spines:
         images[chart.key] = draw_spine(chart, theme)
-    for chart in bars:
-        images[chart.key] = draw_bars(chart, theme)
     for chart in trends:
         images[chart.key] = draw_trend(chart, theme)
     return images

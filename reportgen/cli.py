@@ -222,6 +222,11 @@ def demo_data(out: Path, specs: Path | None, seed: int | None) -> None:
 @click.option("--palette", help="Colour palette from the layouts' theme.yaml: fingertips (default) or colourblind.")
 @click.option("--comparator", type=COMPARATOR_FILE, help="YAML file with a comparator group (name and areas).")
 @click.option("--allow-empty", is_flag=True, help=ALLOW_EMPTY_HELP)
+@click.option(
+    "--brief",
+    is_flag=True,
+    help="Also write the board brief (at most 4 pages) beside the profile as CODE-NAME-brief.pdf.",
+)
 @reports_errors
 def build(
     area: str,
@@ -235,6 +240,7 @@ def build(
     palette: str | None,
     comparator: Path | None,
     allow_empty: bool,
+    brief: bool = False,
 ) -> None:
     """Build the Health assets profile PDF of one authority and print its path.
 
@@ -254,11 +260,14 @@ def build(
         palette=palette,
         comparator_path=comparator,
         allow_empty=allow_empty,
+        brief=brief,
     )
     result = build_profile(area, data or None, options)
     for warning in result.warnings:
         click.echo(str(warning), err=True)
     click.echo(str(result.path))
+    if result.brief_path is not None:
+        click.echo(str(result.brief_path))
 
 
 def _parse_codes(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[str, ...] | None:

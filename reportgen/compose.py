@@ -15,26 +15,14 @@ import pandas as pd
 from . import formatting as fmt
 from . import narrative
 from .geography import ENGLAND_CODE, Area
-from .models import Bar, BarChart, Marker, SpineChart, Theme, TrendChart, TrendPoint
+from .models import Marker, SpineChart, Theme, TrendChart, TrendPoint
 from .periods import period_sort_key
 from .specs import IndicatorSpec
-from .stats.compare import NOT_COMPARED, QUINTILE_LABELS_BOB, QUINTILE_LABELS_RAG
+from .stats.compare import NOT_COMPARED
 from .stats.distribution import spine_positions
+from .view import Comparison, Wording, comparison
 
-GLYPHS = {"^": "▲", "v": "▼", "o": "●", "s": "■"}
 SYNTHETIC_PREFIX = "Synthetic demonstration data"
-SHORT_LABELS = {
-    "Best quintile": "Best fifth",
-    "2nd best quintile": "2nd best fifth",
-    "Middle quintile": "Middle fifth",
-    "2nd worst quintile": "2nd worst fifth",
-    "Worst quintile": "Worst fifth",
-    "Lowest quintile": "Lowest fifth",
-    "2nd lowest quintile": "2nd lowest fifth",
-    "2nd highest quintile": "2nd highest fifth",
-    "Highest quintile": "Highest fifth",
-    "Not compared": "Not compared",
-}
 
 
 @dataclass(frozen=True)
@@ -52,6 +40,9 @@ class ProfileInputs:
     version: str
     data_label: str
     provenance: dict[str, str] = field(default_factory=dict)
+    wording: Wording | None = None
+    changes: dict | None = None
+    title: str = "Health assets profile"
 
 
 @dataclass(frozen=True)
@@ -76,8 +67,9 @@ class ProfilePlan:
     inputs: ProfileInputs
     facts: tuple[IndicatorFacts, ...]
     spines: tuple[SpineChart, ...]
-    bars: tuple[BarChart, ...]
+    bars: tuple[BarPanel, ...]
     trends: tuple[TrendChart, ...]
+    authorities: int = 0  # upper-tier authorities in the benchmark table (fewer than 153: partial coverage)
 
 
 # --------------------------------------------------------------------------- small helpers
@@ -98,36 +90,14 @@ def comparison_label(row: pd.Series | None, column: str = "compared_to_england")
     return NOT_COMPARED if row is None else str(row[column])
 
 
-def marker_for(label: str, theme: Theme) -> Marker:
+def result_of(row: pd.Series | None, spec: IndicatorSpec, column: str = "compared_to_england") -> Comparison:
+    """The typed comparison of a benchmark-table row (Not compared when there is no row)."""
+    return comparison(comparison_label(row, column), spec.polarity)
+
+
+def marker_for(label: str, theme: Theme, polarity: str = "high_is_good") -> Marker:
     """Fill colour and greyscale-safe shape of a comparison label."""
-    palette = theme.palette
-    if label in QUINTILE_LABELS_RAG:
-        return Marker(label, palette.quintiles_judged[QUINTILE_LABELS_RAG.index(label)], "s")
-    if label in QUINTILE_LABELS_BOB:
-        return Marker(label, palette.quintiles_unjudged[QUINTILE_LABELS_BOB.index(label)], "s")
-    colour = palette.comparison.get(label, palette.comparison[NOT_COMPARED])
-    shape = "^" if label.startswith(("Better", "Higher")) else "v" if label.startswith(("Worse", "Lower")) else "o"
-    return Marker(label, colour, shape)
-
-
-def text_colour(background: str) -> str:
-    """Black or white text, whichever contrasts more with the background (WCAG luminance)."""
-    rgb = [int(background.lstrip("#")[i : i + 2], 16) / 255 for i in (0, 2, 4)]
-    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
-    luminance = 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
-    return "#000000" if (luminance + 0.05) / 0.05 >= 1.05 / (luminance + 0.05) else "#FFFFFF"
-
-
-def badge(label: str, theme: Theme) -> dict[str, str]:
-    """Template data of a comparison badge: label, short label, glyph and colours."""
-    marker = marker_for(label, theme)
-    return {
-        "label": label,
-        "short": SHORT_LABELS.get(label, label),
-        "glyph": "○" if label == NOT_COMPARED else GLYPHS[marker.shape],
-        "colour": marker.colour,
-        "text_colour": text_colour(marker.colour),
-    }
+    return comparison(label, polarity).marker(theme)
 
 
 # --------------------------------------------------------------------------- planning
@@ -140,7 +110,9 @@ def plan_profile(inputs: ProfileInputs) -> ProfilePlan:
     spines = tuple(s for f in facts if (s := _spine_chart(f, inputs)) is not None)
     bars = tuple(b for f in facts if (b := _bar_chart(f, inputs)) is not None)
     trends = tuple(t for f in facts if (t := _trend_chart(f, inputs)) is not None)
-    return ProfilePlan(inputs, facts, spines, bars, trends)
+    table = inputs.table
+    authorities = table.loc[table["area_type"] == "UTLA", "area_code"].nunique() if len(table) else 0
+    return ProfilePlan(inputs, facts, spines, bars, trends, int(authorities))
 
 
 def _facts(spec: IndicatorSpec, rows: pd.DataFrame | None, area: Area) -> IndicatorFacts:
@@ -180,14 +152,13 @@ def _spine_chart(f: IndicatorFacts, inputs: ProfileInputs) -> SpineChart | None:
         {"area": value_of(row, "value"), "region": value_of(row, "region_value")},
         low_is_good,
     )
-    label = comparison_label(row)
+    result = result_of(row, spec)
     worst, best = (row["spine_max"], row["spine_min"]) if low_is_good else (row["spine_min"], row["spine_max"])
     alt = narrative.spine_alt(
         spec.short_name,
-        inputs.area.name,
+        inputs.area.display_name,
         value_text(row, "value", spec),
-        label,
-        value_text(row, "england_value", spec),
+        inputs.wording.phrase(result, "England", value_text(row, "england_value", spec)),
         fmt.with_unit(worst, spec.decimals, spec.unit),
         fmt.with_unit(best, spec.decimals, spec.unit),
         spec.polarity in ("high_is_good", "low_is_good"),
@@ -200,43 +171,102 @@ def _spine_chart(f: IndicatorFacts, inputs: ProfileInputs) -> SpineChart | None:
         geometry["inner"],
         geometry["area"],
         geometry["region"],
-        marker_for(label, inputs.theme),
+        result.marker(inputs.theme),
         alt,
     )
 
 
-def _bar_chart(f: IndicatorFacts, inputs: ProfileInputs) -> BarChart | None:
-    rows = f.region_rows[f.region_rows["value"].notna()] if len(f.region_rows) else f.region_rows
+@dataclass(frozen=True)
+class BarRow:
+    """One authority of a compare-areas chart, with positions (percent of the track) for HTML/CSS drawing."""
+
+    name: str
+    value: str
+    ci: str
+    result: Comparison
+    highlight: bool
+    x: float | None  # the value's position
+    start: float  # where the bar starts (0, or the axis minimum when drawn as dots)
+    lower: float | None
+    upper: float | None
+
+
+@dataclass(frozen=True)
+class BarPanel:
+    """Compare-areas chart and its data table in one: the region's authorities, best first."""
+
+    key: str
+    rows: tuple[BarRow, ...]
+    england: float | None  # position of England's line
+    dots: bool  # dots on a truncated axis instead of bars from zero
+    axis_low: str
+    axis_high: str
+    alt: str
+
+
+def _bar_chart(f: IndicatorFacts, inputs: ProfileInputs) -> BarPanel | None:
+    rows = f.region_rows
     if f.row is None or len(rows) < 2 or fmt.is_missing(f.row["value"]):
         return None
     spec = f.spec
-    ascending = spec.polarity == "low_is_good"
+    known = rows[rows["value"].notna()]
+    if len(known) < 2:
+        return None
+    england = optional(f.row["england_value"])
+    low, high, dots = bar_scale(known, england)
+
+    def pos(value) -> float | None:
+        return None if fmt.is_missing(value) else round(100 * (float(value) - low) / (high - low), 2)
+
     bars = tuple(
-        Bar(
+        BarRow(
             r.area_name,
-            float(r.value),
-            optional(r.lower_ci_95),
-            optional(r.upper_ci_95),
-            marker_for(r.compared_to_england, inputs.theme),
+            fmt.number(optional(r.value), spec.decimals),
+            fmt.interval(r.lower_ci_95, r.upper_ci_95, spec.decimals),
+            comparison(r.compared_to_england, spec.polarity),
             r.area_code == inputs.area.code,
+            pos(r.value),
+            0.0,
+            pos(r.lower_ci_95),
+            pos(r.upper_ci_95),
         )
         for r in rows.itertuples()
     )
-    top, bottom = rows.iloc[0], rows.iloc[-1]
-    high, low = (bottom, top) if ascending else (top, bottom)
+    top, bottom = known.iloc[0], known.iloc[-1]
+    high_row, low_row = (bottom, top) if spec.polarity == "low_is_good" else (top, bottom)
     alt = narrative.bar_alt(
         spec.short_name,
         f.latest,
-        len(rows),
+        len(known),
         fmt.place(f.row["region_name"]) if f.row["region_name"] else "the region",
-        inputs.area.name,
+        inputs.area.display_name,
         value_text(f.row, "value", spec),
         fmt.interval(f.row["lower_ci_95"], f.row["upper_ci_95"], spec.decimals),
         value_text(f.row, "england_value", spec),
-        (high.area_name, value_text(high, "value", spec)),
-        (low.area_name, value_text(low, "value", spec)),
+        (high_row.area_name, value_text(high_row, "value", spec)),
+        (low_row.area_name, value_text(low_row, "value", spec)),
     )
-    return BarChart(f"bars-{spec.id}", bars, optional(f.row["england_value"]), _axis_label(spec), alt)
+    return BarPanel(
+        f"bars-{spec.id}",
+        bars,
+        pos(england),
+        dots,
+        fmt.number(low, spec.decimals),
+        fmt.number(high, spec.decimals),
+        alt,
+    )
+
+
+def bar_scale(rows: pd.DataFrame, england: float | None) -> tuple[float, float, bool]:
+    """Axis range of a compare-areas chart: from zero, or truncated (dots) when every value is far from zero."""
+    lows = rows["lower_ci_95"].fillna(rows["value"]).astype(float)
+    highs = rows["upper_ci_95"].fillna(rows["value"]).astype(float)
+    top = max([*highs, *([england] if england is not None else [])])
+    bottom = min([*lows, *([england] if england is not None else [])])
+    if bottom > 0.5 * top > 0:
+        pad = (top - bottom) * 0.06 or abs(top) * 0.02 or 1.0
+        return bottom - pad, top + pad, True
+    return min(0.0, bottom), (top * 1.05 if top > 0 else 1.0), False
 
 
 def optional(value) -> float | None:
@@ -260,7 +290,7 @@ def _trend_chart(f: IndicatorFacts, inputs: ProfileInputs) -> TrendChart | None:
             value_of(by_period.get(p), "lower_ci_95"),
             value_of(by_period.get(p), "upper_ci_95"),
             value_of(england.get(p), "value"),
-            marker_for(comparison_label(by_period.get(p)), inputs.theme),
+            result_of(by_period.get(p), spec).marker(inputs.theme),
         )
         for p in f.periods
     )
@@ -269,11 +299,11 @@ def _trend_chart(f: IndicatorFacts, inputs: ProfileInputs) -> TrendChart | None:
     eng = [p for p in points if p.england is not None]
     alt = narrative.trend_alt(
         spec.short_name,
-        inputs.area.name,
+        inputs.area.display_name,
         (fmt.with_unit(first.value, spec.decimals, spec.unit), first.period),
         (fmt.with_unit(last.value, spec.decimals, spec.unit), last.period),
         fmt.with_unit(eng[0].england if eng else None, spec.decimals, spec.unit),
         fmt.with_unit(eng[-1].england if eng else None, spec.decimals, spec.unit),
         str(f.row["recent_trend"]) if f.row is not None else "Cannot be calculated",
     )
-    return TrendChart(f"trend-{spec.id}", inputs.area.name, points, _axis_label(spec), alt)
+    return TrendChart(f"trend-{spec.id}", inputs.area.display_name, points, _axis_label(spec), alt)

@@ -10,22 +10,31 @@ import pandas as pd
 from . import formatting as fmt
 from . import narrative
 from .compose import (
-    SHORT_LABELS,
     SYNTHETIC_PREFIX,
+    BarPanel,
     IndicatorFacts,
     ProfileInputs,
     ProfilePlan,
-    badge,
-    comparison_label,
-    optional,
+    result_of,
     value_of,
     value_text,
 )
 from .data import note_text
-from .geography import Area
 from .models import ChartImage, Theme
 from .specs import DOMAINS, IndicatorSpec
-from .stats.compare import NOT_COMPARED, QUINTILE_LABELS_BOB, QUINTILE_LABELS_RAG
+from .view import (
+    BUCKETS,
+    NOT_COMPARED_RESULT,
+    RESULTS_BY_KEY,
+    Comparison,
+    IndicatorView,
+    Wording,
+    badge,
+    comparison,
+    css_variables,
+)
+
+ENGLAND_AUTHORITIES = 153
 
 TREND_ARROWS = {"Increasing": "↑", "Decreasing": "↓", "No significant change": "→"}
 VALUE_TYPE_NAMES = {
@@ -64,24 +73,29 @@ def image(images: dict[str, ChartImage], key: str) -> dict[str, Any] | None:
 
 
 def profile_context(plan: ProfilePlan, images: dict[str, ChartImage]) -> dict[str, Any]:
-    """Everything the templates need, already formatted as text."""
+    """Everything the templates need, already formatted as text: the document model."""
     inputs = plan.inputs
-    indicators = [_indicator_context(f, inputs, images) for f in plan.facts]
+    wording = inputs.wording
+    bars = {b.key: b for b in plan.bars}
+    partial = _coverage(plan) is not None
+    indicators = [_indicator_view(f, inputs, images, bars, partial) for f in plan.facts]
     domains = [
-        {"name": d, "slug": d.lower().replace(" ", "-"), "indicators": [i for i in indicators if i["domain"] == d]}
+        {"name": d, "slug": d.lower().replace(" ", "-"), "indicators": [i for i in indicators if i.domain == d]}
         for d in DOMAINS
     ]
     domains = [d for d in domains if d["indicators"]]
     area = inputs.area
     return {
-        "title": f"Health assets profile: {area.name}",
+        "title": f"{inputs.title}: {area.name}",
+        "document_title": inputs.title,
         "subject": (
-            f"Health assets profile {inputs.edition} for {area.name}: "
+            f"{inputs.title} {inputs.edition} for {area.name}: "
             "asset indicators benchmarked against England and the region"
         ),
         "keywords": f"health assets, asset-based, public health, JSNA, {area.name}, {area.code}",
         "language": "en-GB",
         "area": area,
+        "place": area.display_name,
         "edition": inputs.edition,
         "author": inputs.author,
         "data_date": inputs.data_date.isoformat(),
@@ -89,19 +103,40 @@ def profile_context(plan: ProfilePlan, images: dict[str, ChartImage]) -> dict[st
         "synthetic": inputs.synthetic,
         "version": inputs.version,
         "theme": inputs.theme,
+        "theme_css": css_variables(inputs.theme),
+        "wording": wording.sections,
         "region_name": area.region_name or _first_region(plan),
         "population": _population(plan),
+        "coverage": _coverage(plan),
         "glance": _glance(plan, indicators),
         "domains": domains,
         "indicators": indicators,
-        "legend": _legend(inputs.theme),
+        "legend": _legend(inputs.theme, wording, indicators),
         "worst_header": _extreme_header(inputs.specs, "worst"),
         "best_header": _extreme_header(inputs.specs, "best"),
         "data_label": inputs.data_label,
         "provenance": inputs.provenance,
-        "palette_title": inputs.theme.palette.title,
+        "palette_note": wording.text("palette", "note", palette=inputs.theme.palette.title),
         "licences": sorted({s.licence for s in inputs.specs if s.licence}),
+        "changes": _changes(inputs.changes),
     }
+
+
+def _changes(changes: dict | None) -> dict[str, Any] | None:
+    """The 'What has changed' section: None for a first edition, else the previous edition and rows."""
+    if not changes:
+        return None
+    rows = [
+        {k: str(row.get(k, "")) for k in ("indicator", "what", "before", "after")} for row in changes.get("rows", [])
+    ]
+    return {"previous_edition": str(changes.get("previous_edition", "")), "rows": rows}
+
+
+def _coverage(plan: ProfilePlan) -> dict[str, Any] | None:
+    """When the data cover fewer authorities than England has, how many (ranks and ranges then describe them)."""
+    if plan.authorities >= ENGLAND_AUTHORITIES:
+        return None
+    return {"n": plan.authorities, "total": ENGLAND_AUTHORITIES}
 
 
 def _first_region(plan: ProfilePlan) -> str:
@@ -126,14 +161,22 @@ def _extreme_header(specs, which: str) -> str:
     return word[1] if not any(judged) else f"{word[0]}/ {word[1]}"
 
 
-def _indicator_context(f: IndicatorFacts, inputs: ProfileInputs, images: dict[str, ChartImage]) -> dict[str, Any]:
-    spec, row, theme = f.spec, f.row, inputs.theme
-    label = comparison_label(row)
+def _indicator_view(
+    f: IndicatorFacts,
+    inputs: ProfileInputs,
+    images: dict[str, ChartImage],
+    bars: dict[str, BarPanel],
+    partial: bool = False,
+) -> IndicatorView:
+    spec, row, theme, wording = f.spec, f.row, inputs.theme, inputs.wording
     has_value = row is not None and not fmt.is_missing(row["value"])
+    result = result_of(row, spec) if has_value else NOT_COMPARED_RESULT
+    region_result = result_of(row, spec, "compared_to_region") if has_value else NOT_COMPARED_RESULT
     low_is_good = spec.polarity == "low_is_good"
     worst, best = ("spine_max", "spine_min") if low_is_good else ("spine_min", "spine_max")
+    spine_shown = row is not None and bool(row["spine_shown"])
     trend = str(row["recent_trend"]) if row is not None else "Cannot be calculated"
-    return {
+    text = {
         "id": spec.id,
         "domain": spec.domain,
         "name": spec.short_name,
@@ -159,49 +202,75 @@ def _indicator_context(f: IndicatorFacts, inputs: ProfileInputs, images: dict[st
         "region_place": fmt.place((row["region_name"] if row is not None else "") or inputs.area.region_name),
         "england": fmt.number(value_of(row, "england_value"), spec.decimals),
         "england_text": value_text(row, "england_value", spec),
-        "worst": fmt.number(
-            value_of(row, worst) if row is not None and bool(row["spine_shown"]) else None, spec.decimals
-        ),
-        "best": fmt.number(
-            value_of(row, best) if row is not None and bool(row["spine_shown"]) else None, spec.decimals
-        ),
+        "worst": fmt.number(value_of(row, worst) if spine_shown else None, spec.decimals),
+        "best": fmt.number(value_of(row, best) if spine_shown else None, spec.decimals),
         "spine_note": "" if row is None else str(row["spine_note"]),
-        "badge": badge(label, theme),
-        "badge_region": badge(comparison_label(row, "compared_to_region"), theme),
-        "comparison_sentence": narrative.comparison_phrase(label, "England", value_text(row, "england_value", spec))
+        "badge": badge(result, theme, wording),
+        "badge_region": badge(region_result, theme, wording),
+        "comparison_sentence": wording.phrase(result, "England", value_text(row, "england_value", spec))
         if has_value
         else "",
         "trend": trend,
         "trend_arrow": _trend_arrow(trend, theme),
-        "rank": _rank(row),
+        "rank": _rank(row, partial),
         "notes": _notes(f, inputs, has_value),
-        "subline": _subline(row, spec, inputs.area, trend),
+        "subline": _subline(row, spec, inputs, trend, region_result, partial),
         "spine": image(images, f"spine-{spec.id}"),
-        "bars": image(images, f"bars-{spec.id}"),
         "trend_chart": image(images, f"trend-{spec.id}"),
-        "bar_rows": _bar_rows(f, inputs),
-        "trend_rows": _trend_rows(f),
+        "bar_panel": _bar_panel(bars.get(f"bars-{spec.id}"), theme, wording),
+        "trend_rows": _trend_rows(f, theme, wording),
         "value_type": VALUE_TYPE_NAMES[spec.value_type],
         "ci_text": _ci_text(row),
         "comparison_method": COMPARISON_NAMES[spec.comparison],
         "polarity": POLARITY_NAMES[spec.polarity],
         "value_note": _clean_note(row["value_note"]) if row is not None else "",
     }
+    return IndicatorView(spec.id, spec.domain, result, region_result, has_value, text)
 
 
-def _subline(row: pd.Series | None, spec: IndicatorSpec, area: Area, trend: str) -> str:
+def _bar_panel(panel: BarPanel | None, theme: Theme, wording: Wording) -> dict[str, Any] | None:
+    """The compare-areas chart drawn in HTML/CSS inside its data table (names wrap, never clipped)."""
+    if panel is None:
+        return None
+    rows = [
+        {
+            "name": r.name,
+            "value": r.value,
+            "ci": r.ci,
+            "badge": badge(r.result, theme, wording),
+            "highlight": r.highlight,
+            "x": r.x,
+            "lower": r.lower,
+            "upper": r.upper,
+        }
+        for r in panel.rows
+    ]
+    return {
+        "rows": rows,
+        "england": panel.england,
+        "dots": panel.dots,
+        "axis_low": panel.axis_low,
+        "axis_high": panel.axis_high,
+        "alt": panel.alt,
+    }
+
+
+def _subline(
+    row: pd.Series | None, spec: IndicatorSpec, inputs: ProfileInputs, trend: str, result: Comparison, partial: bool
+) -> str:
     """Region comparison, ranks and trend in one line of text."""
     if row is None or fmt.is_missing(row["value"]):
         return ""
     parts = []
+    wording = inputs.wording
     if not fmt.is_missing(row["region_value"]):
-        label = str(row["compared_to_region"])
-        verdict = label.lower() if not label.endswith("quintile") else f"{label.lower()} of the region's authorities"
+        label = wording.label(result).lower()
+        verdict = wording.text("phrases", "region_quintile", quintile=label) if result.kind == "quintile" else label
         parts.append(
             f"Compared with {fmt.place(row['region_name']) if row['region_name'] else 'the region'} "
             f"({value_text(row, 'region_value', spec)}): {verdict}."
         )
-    if rank := _rank(row):
+    if rank := _rank(row, partial):
         best = "highest" if spec.polarity in ("no_judgement", "not_applicable") else "best"
         parts.append(f"Ranked {rank} (1st is {best}).")
     parts.append(f"Recent trend: {trend.lower()}.")
@@ -229,11 +298,12 @@ def _trend_arrow(trend: str, theme: Theme) -> dict[str, str]:
     return {"glyph": TREND_ARROWS[direction], "colour": colour, "label": trend}
 
 
-def _rank(row: pd.Series | None) -> str:
+def _rank(row: pd.Series | None, partial: bool) -> str:
     if row is None or fmt.is_missing(row["rank_in_england"]):
         return ""
-    scope = row.get("rank_scope") or "in England"
-    text = f"{fmt.ordinal(int(row['rank_in_england']))} of {int(row['n_in_england'])} authorities {scope}"
+    n = int(row["n_in_england"])
+    where = row.get("rank_scope") or ("in this file" if partial else "in England")
+    text = f"{fmt.ordinal(int(row['rank_in_england']))} of {n} authorities {where}"
     if not fmt.is_missing(row["rank_in_region"]):
         region_rank = fmt.ordinal(int(row["rank_in_region"]))
         text += f" and {region_rank} of {int(row['n_in_region'])} in {fmt.place(row['region_name'])}"
@@ -249,7 +319,7 @@ def _clean_note(note) -> str:
 
 def _notes(f: IndicatorFacts, inputs: ProfileInputs, has_value: bool) -> list[str]:
     notes = []
-    name = inputs.area.name
+    name = inputs.area.display_name
     if not len(f.series) and not f.periods:
         notes.append(f"No data for this indicator in the data file ({inputs.data_label}).")
     elif not len(f.series):
@@ -268,62 +338,59 @@ def _notes(f: IndicatorFacts, inputs: ProfileInputs, has_value: bool) -> list[st
     return notes
 
 
-def _bar_rows(f: IndicatorFacts, inputs: ProfileInputs) -> list[dict[str, Any]]:
-    rows = f.region_rows
-    if f.row is None or len(rows) < 2:
-        return []
-    spec = f.spec
-    return [
-        {
-            "name": r.area_name,
-            "value": fmt.number(optional(r.value), spec.decimals),
-            "ci": fmt.interval(r.lower_ci_95, r.upper_ci_95, spec.decimals),
-            "badge": badge(str(r.compared_to_england), inputs.theme),
-            "highlight": r.area_code == inputs.area.code,
-        }
-        for r in rows.itertuples()
-    ]
-
-
-def _trend_rows(f: IndicatorFacts) -> list[dict[str, str]]:
+def _trend_rows(f: IndicatorFacts, theme: Theme, wording: Wording) -> list[dict[str, Any]]:
     spec = f.spec
     by_period, england = f.by_period, f.england_by_period
-    return [
-        {
-            "period": p,
-            "value": fmt.number(value_of(by_period.get(p), "value"), spec.decimals),
-            "ci": fmt.interval(
-                value_of(by_period.get(p), "lower_ci_95"), value_of(by_period.get(p), "upper_ci_95"), spec.decimals
-            ),
-            "england": fmt.number(value_of(england.get(p), "value"), spec.decimals),
-            "label": comparison_label(by_period.get(p)),
-            "short": SHORT_LABELS.get(comparison_label(by_period.get(p)), comparison_label(by_period.get(p))),
-        }
-        for p in f.periods
-    ]
+    rows = []
+    for p in f.periods:
+        row = by_period.get(p)
+        has_value = value_of(row, "value") is not None
+        result = result_of(row, spec) if has_value else NOT_COMPARED_RESULT
+        rows.append(
+            {
+                "period": p,
+                "value": fmt.number(value_of(row, "value"), spec.decimals),
+                "ci": fmt.interval(value_of(row, "lower_ci_95"), value_of(row, "upper_ci_95"), spec.decimals),
+                "england": fmt.number(value_of(england.get(p), "value"), spec.decimals),
+                "badge": badge(result, theme, wording),
+            }
+        )
+    return rows
 
 
-def _glance(plan: ProfilePlan, indicators: list[dict[str, Any]]) -> dict[str, Any]:
-    """Counts and key messages of page 1."""
-    counts = {"Better": 0, "Similar": 0, "Worse": 0, "Not compared": 0}
+COUNT_RESULTS = {
+    "better": comparison("Better"),
+    "similar": comparison("Similar"),
+    "worse": comparison("Worse"),
+    "not_compared": NOT_COMPARED_RESULT,
+}
+
+
+def _glance(plan: ProfilePlan, indicators: list[IndicatorView]) -> dict[str, Any]:
+    """Counts and key messages of page 1; an indicator is counted in the column of the list it is in."""
+    inputs = plan.inputs
+    counts = dict.fromkeys(BUCKETS, 0)
     strengths, develop, trends = [], [], []
     for f, ind in zip(plan.facts, indicators, strict=True):
-        label = comparison_label(f.row) if ind["has_value"] else NOT_COMPARED
-        counts[_bucket(label)] += 1
-        if not ind["has_value"]:
+        result = ind.result
+        counts[result.bucket] += 1
+        if not ind.has_value:
             continue
-        sentence = narrative.key_message(ind["name"], ind["value"], ind["period"], label, ind["england_text"])
-        rank = (0 if label.endswith("99.8%") else 1, len(strengths) + len(develop))
-        if narrative.is_strength(label):
+        sentence = narrative.key_message(ind.name, ind.value, ind.period, ind.comparison_sentence)
+        rank = (0 if result.strong else 1, len(strengths) + len(develop))
+        if result.strength:
             strengths.append((rank, sentence))
-        elif narrative.is_to_develop(label):
+        elif result.to_develop:
             develop.append((rank, sentence))
-        message = _trend_sentence(f, ind)
-        if message:
+        if message := _trend_sentence(f, ind):
             trends.append(message)
     return {
-        "by_domain": _domain_counts(plan, indicators),
-        "counts": [{"label": k, "n": v, "badge": badge(k, plan.inputs.theme)} for k, v in counts.items()],
+        "by_domain": _domain_counts(indicators, inputs.wording),
+        "counts": [
+            {"key": k, "n": n, "badge": badge(COUNT_RESULTS[k], inputs.theme, inputs.wording)}
+            for k, n in counts.items()
+        ],
+        "count_labels": {k: inputs.wording.label(r) for k, r in COUNT_RESULTS.items()},
         "total": len(indicators),
         "strengths": [s for _, s in sorted(strengths)],
         "develop": [s for _, s in sorted(develop)],
@@ -336,45 +403,60 @@ def _glance(plan: ProfilePlan, indicators: list[dict[str, Any]]) -> dict[str, An
     }
 
 
-def _bucket(label: str) -> str:
-    return next(
-        (k for k in ("Better", "Worse") if label.startswith(k)), "Similar" if label == "Similar" else "Not compared"
-    )
-
-
-def _domain_counts(plan: ProfilePlan, indicators: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _domain_counts(indicators: list[IndicatorView], wording: Wording) -> list[dict[str, Any]]:
     rows = []
     for domain in DOMAINS:
-        labels = [
-            comparison_label(f.row) if ind["has_value"] else NOT_COMPARED
-            for f, ind in zip(plan.facts, indicators, strict=True)
-            if f.spec.domain == domain
-        ]
-        if labels:
-            buckets = [_bucket(label) for label in labels]
-            rows.append(
-                {
-                    "name": domain,
-                    "total": len(labels),
-                    **{k: buckets.count(k) for k in ("Better", "Similar", "Worse", "Not compared")},
-                }
-            )
+        buckets = [ind.result.bucket for ind in indicators if ind.domain == domain]
+        if buckets:
+            rows.append({"name": domain, "total": len(buckets), **{k: buckets.count(k) for k in BUCKETS}})
     return rows
 
 
-def _trend_sentence(f: IndicatorFacts, ind: dict[str, Any]) -> str:
-    trend = ind["trend"]
+def _trend_sentence(f: IndicatorFacts, ind: IndicatorView) -> str:
+    trend = ind.trend
     if trend not in narrative.TREND_WORDS:
         return ""
     known = [p for p in f.periods if value_of(f.by_period.get(p), "value") is not None][-5:]
     first = (value_text(f.by_period[known[0]], "value", f.spec), known[0])
-    return narrative.trend_message(ind["name"], trend, first, (ind["value"], ind["period"]))
+    return narrative.trend_message(ind.name, trend, first, (ind.value, ind.period))
 
 
-def _legend(theme: Theme) -> list[dict[str, Any]]:
-    groups = [
-        ("Compared with England", ["Better 99.8%", "Better", "Similar", "Worse", "Worse 99.8%", "Not compared"]),
-        ("No judgement", ["Higher", "Lower"]),
-        ("Quintiles", [*QUINTILE_LABELS_RAG[::4], *QUINTILE_LABELS_BOB[::4]]),
-    ]
-    return [{"title": title, "items": [badge(label, theme) for label in labels]} for title, labels in groups]
+LEGEND_ORDER = (
+    (
+        "england_title",
+        ("better_998", "better_95", "better", "similar", "worse", "worse_95", "worse_998", "not_compared"),
+    ),
+    ("unjudged_title", ("higher_998", "higher_95", "higher", "lower", "lower_95", "lower_998")),
+    (
+        "quintiles_title",
+        tuple(f"quintile_judged_{i}" for i in range(1, 6)) + tuple(f"quintile_unjudged_{i}" for i in range(1, 6)),
+    ),
+)
+ALWAYS_IN_LEGEND = ("better", "similar", "worse", "not_compared")
+
+
+def _legend(theme: Theme, wording: Wording, indicators: list[IndicatorView]) -> list[dict[str, Any]]:
+    """The key to every comparison result that appears in the document (and the basic four), palette-aware."""
+    seen: dict[str, Comparison] = {}
+    for ind in indicators:
+        results = [ind.result, ind.region_result]
+        panel = ind.bar_panel
+        keys = [r["badge"]["key"] for r in (panel["rows"] if panel else [])] + [
+            r["badge"]["key"] for r in ind.trend_rows
+        ]
+        for result in results:
+            seen.setdefault(result.key, result)
+        for key in keys:
+            seen.setdefault(key, None)
+    groups = []
+    for title, keys in LEGEND_ORDER:
+        items = [k for k in keys if k in seen or k in ALWAYS_IN_LEGEND]
+        if items:
+            groups.append(
+                {"title": wording.text("legend", title), "items": [_legend_badge(k, theme, wording) for k in items]}
+            )
+    return groups
+
+
+def _legend_badge(key: str, theme: Theme, wording: Wording) -> dict[str, Any]:
+    return badge(RESULTS_BY_KEY[key], theme, wording)

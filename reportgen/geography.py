@@ -27,6 +27,14 @@ class Area:
     region_code: str = ""
     region_name: str = ""
     current: bool = True
+    short_name: str = ""
+
+    @property
+    def display_name(self) -> str:
+        """The name used in sentences: 'Bristol' for 'Bristol, City of' (the official name stays in titles)."""
+        if self.short_name:
+            return self.short_name
+        return re.sub(r", (City|County) of$", "", self.name)
 
     @property
     def kind(self) -> str:
@@ -54,7 +62,14 @@ def _normalise(text: str) -> str:
 def _read_areas(name: str, current: bool) -> list[Area]:
     with reference_table(name).open(encoding="utf-8", newline="") as handle:
         return [
-            Area(row["area_code"], row["area_name"], row["region_code"], row["region_name"], current)
+            Area(
+                row["area_code"],
+                row["area_name"],
+                row["region_code"],
+                row["region_name"],
+                current,
+                (row.get("display_name") or "").strip(),
+            )
             for row in csv.DictReader(handle)
         ]
 

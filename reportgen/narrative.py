@@ -14,32 +14,12 @@ TREND_WORDS = {
 }
 
 
-def is_strength(label: str) -> bool:
-    """Significantly better than the benchmark (either level), or in the best quintile."""
-    return label.startswith("Better") or label == "Best quintile"
+def key_message(name: str, value_text: str, period: str, phrase: str) -> str:
+    """One key message: ``Physically active adults: 70.2% in 2023/24, significantly better than England (67.1%).``
 
-
-def is_to_develop(label: str) -> bool:
-    """Significantly worse than the benchmark, or in the worst quintile."""
-    return label.startswith("Worse") or label == "Worst quintile"
-
-
-def comparison_phrase(label: str, benchmark_name: str, benchmark_text: str) -> str:
-    """``significantly better than England (67.1%)``, ``in the best fifth of authorities`` ..."""
-    level = " (at the 99.8% level)" if label.endswith("99.8%") else ""
-    words = label.replace(" 99.8%", "").replace(" 95%", "").lower()
-    if words in ("better", "worse", "higher", "lower"):
-        return f"significantly {words} than {benchmark_name} ({benchmark_text}){level}"
-    if words == "similar":
-        return f"similar to {benchmark_name} ({benchmark_text})"
-    if words.endswith("quintile"):
-        return f"in the {words.replace(' quintile', '')} fifth of authorities ({benchmark_name} {benchmark_text})"
-    return f"not compared with {benchmark_name}"
-
-
-def key_message(name: str, value_text: str, period: str, label: str, england_text: str) -> str:
-    """One key message: ``Physically active adults: 70.2% in 2023/24, significantly better than England (67.1%).``"""
-    return f"{name}: {value_text} in {period}, {comparison_phrase(label, 'England', england_text)}."
+    ``phrase`` is the comparison worded from the layouts (see :meth:`reportgen.view.Wording.phrase`).
+    """
+    return f"{name}: {value_text} in {period}, {phrase}."
 
 
 def trend_message(name: str, trend: str, first: tuple[str, str], last: tuple[str, str]) -> str:
@@ -52,8 +32,7 @@ def spine_alt(
     name: str,
     area: str,
     value_text: str,
-    label: str,
-    england_text: str,
+    phrase: str,
     low_text: str,
     high_text: str,
     judged: bool,
@@ -63,7 +42,7 @@ def spine_alt(
     """Alternative text of a spine chart."""
     ends = f"worst {low_text}, best {high_text}" if judged else f"lowest {low_text}, highest {high_text}"
     parts = [
-        f"Spine chart, {name}: {area} {value_text}, {comparison_phrase(label, 'England', england_text)}",
+        f"Spine chart, {name}: {area} {value_text}, {phrase}",
         f"range across authorities: {ends}",
     ]
     if region_text != fmt.DASH:

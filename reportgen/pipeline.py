@@ -45,6 +45,7 @@ from .stats.benchmark import BenchmarkOptions, ComparatorGroup, area_name_warnin
 from .stats.coverage import coverage_messages
 from .stats.distribution import DEFAULT_SPINE_EXCLUSIONS
 from .theme import check_size, load_theme
+from .view import load_wording
 from .yamlsafe import load_yaml_file
 
 EMBEDDED_DEMO_LABEL = "<embedded demonstration data>"
@@ -73,6 +74,7 @@ class BuildOptions:
     palette: str | None = None
     comparator_path: Path | None = None
     allow_empty: bool = False
+    brief: bool = False  # also write the board brief beside the full profile
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,7 @@ class BuildResult:
     path: Path
     area: Area
     warnings: tuple[Problem, ...] = field(default=())
+    brief_path: Path | None = None
 
 
 def read_specs(specs_dir: Path | None) -> list[IndicatorSpec]:
@@ -211,7 +214,7 @@ def build_profile(area_text: str, data_path: Path | None, options: BuildOptions)
     if not options.allow_empty:
         require_area_rows(area, data, table)
     names = area_name_warnings(data.frame, data.path, load_geography())
-    result = render_profile(area, specs, data, table, options)
+    result = build_area_outputs(area, specs, data, table, options)
     return dataclasses.replace(result, warnings=(*result.warnings, *names, *coverage_problems(table)))
 
 
@@ -260,24 +263,29 @@ def coverage_problems(table: pd.DataFrame) -> tuple[Problem, ...]:
     return tuple(Problem("", "", message, "warning") for message in coverage_messages(table))
 
 
-def render_profile(
-    area: Area, specs: list[IndicatorSpec], data: IndicatorData, table: pd.DataFrame, options: BuildOptions
-) -> BuildResult:
-    """Render one area's profile from a computed benchmark table and write the PDF.
+@dataclass(frozen=True)
+class ProfileDocument:
+    """One area's document model: the template context every writer (full profile, brief) renders."""
 
-    The output file is reserved (folder created, temporary file opened) before rendering, so an
-    unwritable output fails at once; the temporary file is removed on every failure.
-    """
+    area: Area
+    edition: str
+    data_date: date
+    search_path: list[Path]
+    context: dict
+    attachments: tuple[PdfAttachment, ...]
+    identifier: str
+
+
+def make_document(
+    area: Area,
+    specs: list[IndicatorSpec],
+    data: IndicatorData,
+    table: pd.DataFrame,
+    options: BuildOptions,
+    changes: dict | None = None,
+) -> ProfileDocument:
+    """Statistics to document model: plan, charts and every text of one area's profile."""
     edition, data_date = edition_and_date(data, specs, options)
-    path = output_path(options.out_dir, edition, area)
-    with reserve(path, options.out_dir) as reservation:
-        pdf, log = _render_pdf(area, specs, data, table, options, edition, data_date)
-        reservation.commit(pdf)
-    warnings = [Problem("", "layouts", f"refused to fetch {url}", "warning") for url in log.blocked]
-    return BuildResult(path, area, tuple(data.warnings) + tuple(warnings))
-
-
-def _render_pdf(area, specs, data, table, options, edition, data_date):
     search_path = layout_search_path(options.layouts_dir, default_layouts_dir())
     theme = load_theme(search_path, options.palette)
     provenance = provenance_record(area, data, specs, search_path, edition, data_date)
@@ -293,12 +301,13 @@ def _render_pdf(area, specs, data, table, options, edition, data_date):
         version=__version__,
         data_label=Path(data.path).name if data.path != EMBEDDED_DEMO_LABEL else data.path,
         provenance=provenance,
+        wording=load_wording(search_path),
+        changes=changes,
     )
     plan = plan_profile(inputs)
-    images = draw_charts(plan.spines, plan.bars, plan.trends, theme)
-    html = render_html(make_environment(search_path), "profile.html.j2", profile_context(plan, images))
+    images = draw_charts(plan.spines, plan.trends, theme)
     area_rows = table[table["area_code"] == area.code]
-    attachments = [
+    attachments = (
         PdfAttachment(
             f"{area.code}-benchmark.csv",
             benchmark_bytes(area_rows, "csv"),
@@ -310,9 +319,66 @@ def _render_pdf(area, specs, data, table, options, edition, data_date):
             "Generator version and SHA-256 hashes of the data, specs and layouts",
             "Source",
         ),
-    ]
-    identifier = hashlib.sha256(f"{area.code}|{edition}|{data.sha256}".encode()).hexdigest()[:32].encode("ascii")
-    return html_to_pdf(html, search_path, created=data_date, attachments=attachments, identifier=identifier)
+    )
+    identifier = hashlib.sha256(f"{area.code}|{edition}|{data.sha256}".encode()).hexdigest()[:32]
+    context = profile_context(plan, images)
+    return ProfileDocument(area, edition, data_date, search_path, context, attachments, identifier)
+
+
+def render_document(document: ProfileDocument, template: str) -> tuple[bytes, list[Problem]]:
+    """Document model to PDF bytes: render one template (full profile or brief) with WeasyPrint."""
+    html = render_html(make_environment(document.search_path), template, document.context)
+    identifier = hashlib.sha256(f"{document.identifier}|{template}".encode()).hexdigest()[:32].encode("ascii")
+    if template == PROFILE_TEMPLATE:
+        identifier = document.identifier.encode("ascii")
+    pdf, log = html_to_pdf(
+        html,
+        document.search_path,
+        created=document.data_date,
+        attachments=document.attachments,
+        identifier=identifier,
+    )
+    return pdf, [Problem("", "layouts", f"refused to fetch {url}", "warning") for url in log.blocked]
+
+
+PROFILE_TEMPLATE = "profile.html.j2"
+BRIEF_TEMPLATE = "brief.html.j2"
+
+
+def build_area_outputs(
+    area: Area,
+    specs: list[IndicatorSpec],
+    data: IndicatorData,
+    table: pd.DataFrame,
+    options: BuildOptions,
+    changes: dict | None = None,
+) -> BuildResult:
+    """One area's outputs from a computed benchmark table: the full profile and, with
+    ``options.brief``, the board brief beside it (``<code>-<slug>-brief.pdf``).
+
+    The output files are reserved (folder created, temporary file opened) before rendering, so an
+    unwritable output fails at once; temporary files are removed on every failure.
+    """
+    edition, _ = edition_and_date(data, specs, options)
+    path = output_path(options.out_dir, edition, area)
+    brief_path = path.with_name(f"{path.stem}-brief.pdf") if options.brief else None
+    with reserve(path, options.out_dir) as reservation:
+        document = make_document(area, specs, data, table, options, changes)
+        pdf, warnings = render_document(document, PROFILE_TEMPLATE)
+        if brief_path is not None:
+            with reserve(brief_path, options.out_dir) as brief_reservation:
+                brief_pdf, brief_warnings = render_document(document, BRIEF_TEMPLATE)
+                brief_reservation.commit(brief_pdf)
+            warnings += brief_warnings
+        reservation.commit(pdf)
+    return BuildResult(path, area, tuple(data.warnings) + tuple(dict.fromkeys(warnings)), brief_path)
+
+
+def render_profile(
+    area: Area, specs: list[IndicatorSpec], data: IndicatorData, table: pd.DataFrame, options: BuildOptions
+) -> BuildResult:
+    """Render one area's profile from a computed benchmark table and write the PDF (see build_area_outputs)."""
+    return build_area_outputs(area, specs, data, table, options)
 
 
 HASH_CHUNK = 1024 * 1024

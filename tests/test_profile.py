@@ -77,7 +77,7 @@ def test_every_domain_and_indicator_is_present(pages, area_table):
         assert domain in text
     for spec in specs:
         assert spec.short_name in text, spec.id
-    assert "At a glance" in pages[0] and "Summary of indicators" in pages[1]
+    assert "At a glance" in pages[0] and "Summary of indicators" in pages[1] and "Economy" in pages[2]
     assert any("About this profile" in page for page in pages[-2:])
 
 
@@ -113,26 +113,29 @@ def test_numbers_in_the_text_equal_the_benchmark_table(pages, area_table):
 
 
 def test_page_one_counts_and_messages_come_from_the_table(pages, area_table):
+    """Counts and lists agree: a best (worst) quintile is counted as Better (Worse) and listed with them."""
     specs, table = area_table
     rows = latest_rows(specs, table)
     labels = [str(r["compared_to_england"]) for r in rows.values()]
-    better = sum(label.startswith("Better") for label in labels)
-    worse = sum(label.startswith("Worse") for label in labels)
+    strengths = [lab for lab in labels if lab.startswith("Better") or lab == "Best quintile"]
+    develop = [lab for lab in labels if lab.startswith("Worse") or lab == "Worst quintile"]
     similar = labels.count("Similar")
-    other = len(labels) - better - worse - similar
+    other = len(labels) - len(strengths) - len(develop) - similar
     first = pages[0].replace("\r\n", "\n")
-    assert f"▲ Better ● Similar ▼ Worse ○ Not compared\n{better} {similar} {worse} {other}\n" in first
+    assert f"▲ Better ● Similar ▼ Worse ○ Not compared\n{len(strengths)} {similar} {len(develop)} {other}\n" in first
+    flat = first.replace("\n", " ")
+    shown = {"strength": 0, "develop": 0}
     for spec in specs:
         row = rows[spec.id]
         label = str(row["compared_to_england"])
-        sentence_start = (
-            f"{spec.short_name}: {fmt.with_unit(row['value'], spec.decimals, spec.unit)} in {row['period']}"
-        )
-        flat = first.replace("\n", " ")
-        if label.startswith(("Better", "Worse")):
-            assert sentence_start in flat, spec.id
+        start = f"{spec.short_name}: {fmt.with_unit(row['value'], spec.decimals, spec.unit)} in {row['period']}"
+        if label in strengths or label in develop:
+            shown["strength" if label in strengths else "develop"] += start in flat
         else:
-            assert sentence_start not in flat, spec.id
+            assert start not in flat, spec.id
+    assert shown["strength"] == min(3, len(strengths)) and shown["develop"] == min(3, len(develop))
+    if len(develop) > 3:
+        assert f"and {len(develop) - 3} more, see the summary of indicators." in flat
 
 
 def test_no_missing_value_words_in_the_text(pages):
