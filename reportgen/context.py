@@ -298,7 +298,7 @@ def _trend_arrow(trend: str, theme: Theme) -> dict[str, str]:
     return {"glyph": TREND_ARROWS[direction], "colour": colour, "label": trend}
 
 
-def _rank(row: pd.Series | None, partial: bool) -> str:
+def _rank(row: pd.Series | None, partial: bool = False) -> str:
     if row is None or fmt.is_missing(row["rank_in_england"]):
         return ""
     n = int(row["n_in_england"])
