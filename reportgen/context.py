@@ -302,7 +302,7 @@ def _rank(row: pd.Series | None, partial: bool = False) -> str:
     if row is None or fmt.is_missing(row["rank_in_england"]):
         return ""
     n = int(row["n_in_england"])
-    where = row.get("rank_scope") or ("in this file" if partial else "in England")
+    where = "in this file" if partial else (row.get("rank_scope") or "in England")
     text = f"{fmt.ordinal(int(row['rank_in_england']))} of {n} authorities {where}"
     if not fmt.is_missing(row["rank_in_region"]):
         region_rank = fmt.ordinal(int(row["rank_in_region"]))

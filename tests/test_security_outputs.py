@@ -485,7 +485,7 @@ def test_ctrl_c_during_rendering_removes_the_temporary_file(runner, tmp_path, mo
         seen.extend((tmp_path / "out").glob("*/.reportgen-*.tmp"))
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(pipeline, "_render_pdf", interrupted)
+    monkeypatch.setattr(pipeline, "render_document", interrupted)
     result = runner.invoke(cli, small_build_args(tmp_path))
     assert result.exit_code == 130
     assert result.stderr == "Interrupted; no output file was written.\n"
