@@ -32,7 +32,7 @@ import requests_cache
 
 from .. import __version__
 from ..errors import ReportgenError
-from ..output import write_atomic
+from ..output import check_folder, write_atomic
 from ..periods import period_sort_key
 from ..specs import IndicatorSpec
 
@@ -147,7 +147,11 @@ def metadata_url(base_url: str, ids: Sequence[int]) -> str:
 
 def make_session(cache_dir: Path) -> requests.Session:
     """A cached session: stored responses are revalidated (ETag/Last-Modified) before each use."""
-    cache_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        reason = "it is not a folder" if isinstance(exc, FileExistsError) else exc.strerror or str(exc)
+        raise FetchError(f"--cache-dir {cache_dir} cannot be used as a folder ({reason}); give a folder.") from None
     session = requests_cache.CachedSession(
         str(cache_dir / "http_cache"),
         backend="sqlite",
@@ -318,6 +322,7 @@ def fetch(specs: Sequence[IndicatorSpec], out: Path, options: FetchOptions) -> F
     ids = needed_ids(specs)
     if not ids:
         raise FetchError("None of the specs has a fingertips_id or derive.from, so there is nothing to fetch.")
+    check_folder(out.parent)  # a bad --out fails before the slow downloads
     session = make_session(options.cache_dir)
     requests_ = [
         (data_url(options.base_url, group, area_type), group, area_type)

@@ -1,0 +1,73 @@
+"""Red-team review of issue 7 on the merged code: variants the first round of tests missed.
+
+Each test drives the real CLI as a user would and checks the exact outcome: a one-line message
+naming the file or option, the exit status, no traceback, nothing read from outside.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from reportgen.cli import cli
+
+UNREACHABLE = "http://127.0.0.1:9/api"  # nothing listens on port 9: a request would fail, slowly
+
+
+def assert_clean_error(result, code: int = 1) -> str:
+    """The command failed with ``code``, printed no traceback, and returns its output."""
+    output = result.output + (result.stderr if result.stderr_bytes is not None else "")
+    assert result.exit_code == code, output
+    assert isinstance(result.exception, SystemExit), repr(result.exception)
+    assert "Traceback" not in output
+    return output
+
+
+def demo_rows(demo_csv: Path, limit: int = 400) -> tuple[list[str], list[list[str]]]:
+    with demo_csv.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))
+    return rows[0], rows[1:limit]
+
+
+def write_rows(path: Path, header: list[str], rows: list[list[str]]) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows([header, *rows])
+    return path
+
+
+# --- fetch: --cache-dir and --out are checked before any download ---------------------------------
+
+
+@pytest.mark.parametrize("kind", ["dangling_link", "under_a_file", "device"])
+def test_fetch_cache_dir_that_cannot_be_a_folder_is_one_line_error(runner, tmp_path, kind):
+    target = {
+        "dangling_link": tmp_path / "cache",
+        "under_a_file": tmp_path / "file.txt" / "cache",
+        "device": Path("/dev/null"),
+    }[kind]
+    if kind == "dangling_link":
+        target.symlink_to(tmp_path / "missing")
+    (tmp_path / "file.txt").write_text("x", encoding="utf-8")
+    result = runner.invoke(
+        cli, ["fetch", "--out", str(tmp_path / "x.csv"), "--base-url", UNREACHABLE, "--cache-dir", str(target)]
+    )
+    output = assert_clean_error(result)
+    assert "--cache-dir" in output and str(target) in output
+    assert "connection" not in output.lower()
+    assert not (tmp_path / "x.csv").exists()
+
+
+def test_fetch_out_in_an_impossible_folder_fails_before_downloading(runner, tmp_path):
+    (tmp_path / "file.txt").write_text("x", encoding="utf-8")
+    out = tmp_path / "file.txt" / "snapshot.csv"
+    result = runner.invoke(
+        cli, ["fetch", "--out", str(out), "--base-url", UNREACHABLE, "--cache-dir", str(tmp_path / "cache")]
+    )
+    output = assert_clean_error(result)
+    assert "file.txt" in output and "folder" in output
+    assert "connection" not in output.lower() and "Fetching" not in output
+    assert not (tmp_path / "cache" / "parts").exists()
