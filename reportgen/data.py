@@ -172,13 +172,32 @@ def data_files(paths: Path | str | Sequence[Path | str]) -> list[Path]:
     files: list[Path] = []
     for path in given:
         if path.is_dir():
-            found = sorted(p for p in path.glob("*.csv") if p.is_file())
+            found = [_folder_entry(path, p) for p in sorted(path.glob("*.csv"))]
             if not found:
                 raise DataError(f"{path}: the folder has no *.csv files; pass --data with a Fingertips CSV export.")
             files += found
         else:
             files.append(path)
     return files
+
+
+def _folder_entry(folder: Path, entry: Path) -> Path:
+    """A ``*.csv`` entry of a ``--data`` folder: a regular file inside the folder after following links."""
+    try:
+        real = entry.resolve(strict=True)
+        inside = real.is_relative_to(folder.resolve(strict=True))
+        regular = stat.S_ISREG(real.stat().st_mode)
+    except (OSError, RuntimeError):
+        raise DataError(
+            f"{entry} is a broken link or link loop; remove it from the folder or pass the files with --data."
+        ) from None
+    if not inside:
+        raise DataError(
+            f"{entry} is a link to a file outside {folder}; copy the file into the folder or name it in --data."
+        )
+    if not regular:
+        raise DataError(f"{entry} is not a regular file (a folder, pipe or device); remove it from the --data folder.")
+    return entry
 
 
 def load_data_files(paths: Path | str | Sequence[Path | str], geography: Geography | None = None) -> IndicatorData:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -71,3 +70,47 @@ def test_fetch_out_in_an_impossible_folder_fails_before_downloading(runner, tmp_
     assert "file.txt" in output and "folder" in output
     assert "connection" not in output.lower() and "Fetching" not in output
     assert not (tmp_path / "cache" / "parts").exists()
+
+
+# --- a --data folder: links out of it, dangling links and FIFOs are refused by name -----------------
+
+
+def data_folder(tmp_path: Path, demo_csv: Path) -> Path:
+    folder = tmp_path / "data"
+    folder.mkdir()
+    header, rows = demo_rows(demo_csv)
+    write_rows(folder / "a.csv", header, rows)
+    return folder
+
+
+def test_data_folder_link_to_a_file_outside_is_refused_without_reading_it(runner, tmp_path, demo_csv):
+    folder = data_folder(tmp_path, demo_csv)
+    (folder / "leak.csv").symlink_to("/etc/passwd")
+    result = runner.invoke(cli, ["check", "--data", str(folder)])
+    output = assert_clean_error(result)
+    assert "leak.csv" in output and "outside" in output
+    assert "root:" not in output
+
+
+@pytest.mark.parametrize("kind", ["dangling", "loop", "fifo"])
+def test_data_folder_entry_that_is_not_a_file_is_named_not_skipped(runner, tmp_path, demo_csv, kind):
+    folder = data_folder(tmp_path, demo_csv)
+    entry = folder / "b.csv"
+    if kind == "dangling":
+        entry.symlink_to(folder / "missing.csv")
+    elif kind == "loop":
+        entry.symlink_to(entry)
+    else:
+        os.mkfifo(entry)
+    result = runner.invoke(cli, ["check", "--data", str(folder)])
+    output = assert_clean_error(result)
+    assert "b.csv" in output and "--data" in output
+
+
+def test_data_folder_link_to_a_file_inside_it_is_read(runner, tmp_path, demo_csv):
+    folder = data_folder(tmp_path, demo_csv)
+    (folder / "a.csv").rename(folder / "real.data")
+    (folder / "a.csv").symlink_to("real.data")
+    result = runner.invoke(cli, ["check", "--data", str(folder), "--warnings-ok"])
+    assert "outside" not in result.output and "Traceback" not in result.output
+    assert "data row(s)" in result.output or "indicator missing" in result.output
