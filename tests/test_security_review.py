@@ -114,3 +114,31 @@ def test_data_folder_link_to_a_file_inside_it_is_read(runner, tmp_path, demo_csv
     result = runner.invoke(cli, ["check", "--data", str(folder), "--warnings-ok"])
     assert "outside" not in result.output and "Traceback" not in result.output
     assert "data row(s)" in result.output or "indicator missing" in result.output
+
+
+# --- messages stay short when the data hold huge values ---------------------------------------------
+
+
+@pytest.mark.parametrize("column", ["Value", "Sex", "Age"])
+def test_huge_data_values_are_shortened_in_messages(runner, tmp_path, demo_csv, column):
+    header, rows = demo_rows(demo_csv, limit=60)
+    index = header.index(column)
+    for row in rows:
+        row[index] = "9" * 10_000 + "x" if column == "Value" else "S" * 10_000
+    path = write_rows(tmp_path / "long.csv", header, rows)
+    result = runner.invoke(cli, ["check", "--data", str(path)])
+    output = assert_clean_error(result)
+    lines = output.splitlines()
+    assert any("long.csv" in line for line in lines)
+    assert max(len(line) for line in lines) <= 1_100
+    assert "characters" in output  # the shortening says so
+
+
+def test_long_messages_keep_their_start_and_advice():
+    from reportgen.errors import printable
+
+    text = "data.csv:7: Value: '" + "9" * 50_000 + "' is not a number; fix the cell."
+    shown = printable(text)
+    assert len(shown) <= 1_100
+    assert shown.startswith("data.csv:7: Value: '999")
+    assert shown.endswith("is not a number; fix the cell.")
