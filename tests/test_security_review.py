@@ -142,3 +142,31 @@ def test_long_messages_keep_their_start_and_advice():
     assert len(shown) <= 1_100
     assert shown.startswith("data.csv:7: Value: '999")
     assert shown.endswith("is not a number; fix the cell.")
+
+
+# --- a data file with very many distinct indicator ids ---------------------------------------------
+
+
+def test_series_index_groups_only_the_indicators_asked_for(demo_csv):
+    """100,000 unknown indicator ids must not become 100,000 grouped tables (2 GB, 2 minutes)."""
+    import pandas as pd
+
+    from reportgen.data import INDICATOR_ID, load_indicator_data, series_index
+
+    frame = load_indicator_data(demo_csv).frame
+    extra = frame.iloc[[0] * 5_000].copy()
+    extra[INDICATOR_ID] = [f"9{i:07d}" for i in range(5_000)]
+    frame = pd.concat([frame, extra], ignore_index=True)
+    index = series_index(frame, {"92313"})
+    assert {key[0] for key in index} == {"92313"}
+    assert len(index[("92313", "Persons")]) > 0
+
+
+def test_check_with_many_unknown_indicator_ids_reports_missing_series(runner, tmp_path, demo_csv):
+    header, rows = demo_rows(demo_csv, limit=3)
+    column = header.index("Indicator ID")
+    many = [[*row[:column], str(5_000_000 + i), *row[column + 1 :]] for i in range(20_000) for row in rows[:1]]
+    path = write_rows(tmp_path / "ids.csv", header, many)
+    result = runner.invoke(cli, ["check", "--data", str(path)])
+    output = assert_clean_error(result)
+    assert "indicator missing from the data" in output
