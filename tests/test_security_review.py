@@ -170,3 +170,24 @@ def test_check_with_many_unknown_indicator_ids_reports_missing_series(runner, tm
     result = runner.invoke(cli, ["check", "--data", str(path)])
     output = assert_clean_error(result)
     assert "indicator missing from the data" in output
+
+
+# --- --author goes into the PDF's metadata (and its XMP, which is XML): printable text only ---------
+
+
+@pytest.mark.parametrize("author", ["Public health\x1b[31m", "A\x00B", "line\nbreak", "x" * 201])
+def test_author_with_control_characters_or_too_long_is_a_usage_error(runner, tmp_path, author):
+    result = runner.invoke(cli, ["build", "--area", "E06000001", "--author", author, "--out", str(tmp_path / "o")])
+    output = assert_clean_error(result, code=2)
+    assert "--author" in output
+    assert "\x1b" not in output and "\x00" not in output
+    assert not (tmp_path / "o").exists()
+
+
+def test_author_with_html_is_accepted_as_plain_text(runner, tmp_path):
+    missing = tmp_path / "missing.csv"
+    result = runner.invoke(
+        cli, ["build", "--area", "E06000001", "--author", "<b>Public & health</b>", "--data", str(missing)]
+    )
+    output = assert_clean_error(result, code=1)  # gets past option checking to the missing data file
+    assert "missing.csv" in output
