@@ -191,3 +191,53 @@ def test_author_with_html_is_accepted_as_plain_text(runner, tmp_path):
     )
     output = assert_clean_error(result, code=1)  # gets past option checking to the missing data file
     assert "missing.csv" in output
+
+
+# --- check --metadata with hostile files ------------------------------------------------------------
+
+META_HEADER = "Indicator ID,Indicator,Value type,Polarity,Unit\n"
+
+
+def run_metadata(runner, path: Path) -> str:
+    return assert_clean_error(runner.invoke(cli, ["check", "--metadata", str(path)]))
+
+
+def test_metadata_with_a_huge_field_is_one_line_error(runner, tmp_path):
+    path = tmp_path / "meta.csv"
+    path.write_text(META_HEADER + "92313," + "x" * 200_000 + ",Proportion,High is good,%\n", encoding="utf-8")
+    output = run_metadata(runner, path)
+    assert "meta.csv:2" in output
+
+
+def test_metadata_with_an_unclosed_quote_names_its_line(runner, tmp_path):
+    path = tmp_path / "meta.csv"
+    rows = ['1,"Unclosed,Proportion,High is good,%', "92313,Employment,Proportion,High is good,%"]
+    path.write_text(META_HEADER + "\n".join(rows) + "\n", encoding="utf-8")
+    output = run_metadata(runner, path)
+    assert "meta.csv:2" in output and "quote" in output
+
+
+@pytest.mark.parametrize("kind", ["folder", "fifo"])
+def test_metadata_that_is_not_a_regular_file_says_so(runner, tmp_path, kind):
+    path = tmp_path / "meta.csv"
+    path.mkdir() if kind == "folder" else os.mkfifo(path)
+    output = run_metadata(runner, path)
+    assert "meta.csv" in output and "does not exist" not in output
+
+
+def test_metadata_over_the_size_cap_is_refused_before_reading(runner, tmp_path):
+    from reportgen.sources import fingertips_api
+
+    path = tmp_path / "meta.csv"
+    with path.open("wb") as handle:
+        handle.write(META_HEADER.encode())
+        handle.truncate(fingertips_api.MAX_METADATA_BYTES + 1)  # sparse: no disk used
+    output = run_metadata(runner, path)
+    assert "meta.csv" in output and "MB" in output
+
+
+def test_metadata_text_with_escapes_and_formulas_is_shown_escaped(runner, tmp_path):
+    path = tmp_path / "meta.csv"
+    path.write_text(META_HEADER + "92313,=cmd\x1b[31m\x07\u202e,Proportion,High is good,%\n", encoding="utf-8")
+    output = run_metadata(runner, path)
+    assert "\\x1b[31m\\x07\\u202e" in output and "\x1b" not in output

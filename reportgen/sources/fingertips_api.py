@@ -19,6 +19,7 @@ import json
 import os
 import random
 import re
+import stat
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -451,27 +452,60 @@ _REVERSED = {"high_is_good": "low_is_good", "low_is_good": "high_is_good"}
 _JUDGED = ("high_is_good", "low_is_good")
 
 
-def read_metadata_text(text: str) -> dict[str, dict[str, str]]:
-    """Fingertips' indicator metadata CSV, keyed by indicator id (columns lower-cased)."""
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff"), newline=""))
+MAX_METADATA_BYTES = 50_000_000
+
+
+def read_metadata_text(text: str, label: str = "metadata") -> dict[str, dict[str, str]]:
+    """Fingertips' indicator metadata CSV, keyed by indicator id (columns lower-cased).
+
+    A field over the csv module's limit or a quote never closed is a :class:`FetchError` naming
+    ``label`` and the line where the record starts.
+    """
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff"), newline=""), strict=True)
     out = {}
-    for row in reader:
-        cells = {(k or "").strip().lower(): (v or "").strip() for k, v in row.items()}
-        if cells.get("indicator id"):
-            out[cells["indicator id"]] = cells
+    start = 1
+    try:
+        if reader.fieldnames is None:
+            return out
+        start = reader.reader.line_num + 1
+        for row in reader:
+            cells = {(k or "").strip().lower(): (v or "").strip() for k, v in row.items()}
+            if cells.get("indicator id"):
+                out[cells["indicator id"]] = cells
+            start = reader.reader.line_num + 1
+    except csv.Error as exc:
+        raise FetchError(
+            f"{label}:{start}: not a readable CSV record ({exc}; perhaps a quote that is never closed); "
+            "use the file written by 'reportgen fetch'."
+        ) from None
     return out
 
 
+def _check_metadata_file(path: Path) -> None:
+    try:
+        info = path.stat()
+    except OSError:
+        raise FetchError(
+            f"Metadata file {path} does not exist. 'reportgen fetch' writes it beside the snapshot."
+        ) from None
+    if not stat.S_ISREG(info.st_mode):
+        raise FetchError(f"Metadata file {path} is not a regular file (a folder, pipe or device); give the CSV file.")
+    if info.st_size > MAX_METADATA_BYTES:
+        raise FetchError(
+            f"Metadata file {path} is over {MAX_METADATA_BYTES // 1_000_000} MB, too big for indicator metadata; "
+            "use the file written by 'reportgen fetch'."
+        )
+
+
 def read_metadata_file(path: Path) -> dict[str, dict[str, str]]:
-    if not path.is_file():
-        raise FetchError(f"Metadata file {path} does not exist. 'reportgen fetch' writes it beside the snapshot.")
+    _check_metadata_file(path)
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
         raise FetchError(f"{path}: not UTF-8 text ({exc.reason}); use the file written by 'reportgen fetch'.") from exc
     if not text.lstrip().startswith("Indicator ID"):
         raise FetchError(f"{path}:1: not a Fingertips indicator metadata CSV (the first column is not 'Indicator ID').")
-    return read_metadata_text(text)
+    return read_metadata_text(text, str(path))
 
 
 def metadata_warnings(specs: Sequence[IndicatorSpec], metadata: dict[str, dict[str, str]]) -> list[str]:
