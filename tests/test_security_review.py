@@ -241,3 +241,21 @@ def test_metadata_text_with_escapes_and_formulas_is_shown_escaped(runner, tmp_pa
     path.write_text(META_HEADER + "92313,=cmd\x1b[31m\x07\u202e,Proportion,High is good,%\n", encoding="utf-8")
     output = run_metadata(runner, path)
     assert "\\x1b[31m\\x07\\u202e" in output and "\x1b" not in output
+
+
+# --- YAML with raw control characters (spec, theme, comparator) -------------------------------------
+
+
+def test_comparator_with_a_raw_control_character_is_one_line_error(runner, tmp_path, demo_csv):
+    comparator = tmp_path / "group.yaml"
+    comparator.write_text('name: "x\x1b[31m<script>"\nareas: [E06000002, E06000003]\n', encoding="utf-8")
+    result = runner.invoke(cli, ["benchmark", "--data", str(demo_csv), "--comparator", str(comparator)])
+    output = assert_clean_error(result)
+    assert "group.yaml:1:9" in output and "control character" in output and "\x1b" not in output
+
+
+def test_spec_with_a_raw_control_character_is_reported_with_its_place(runner, write_spec):
+    folder = write_spec(text="id: sample_indicator\nname: Bell\x07 here\n")
+    result = runner.invoke(cli, ["check", "--specs", str(folder)])
+    output = assert_clean_error(result)
+    assert "sample_indicator.yaml:2:11" in output and "\\x07" in output
