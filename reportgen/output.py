@@ -279,7 +279,13 @@ def _cell_value(value: object, places: int | None) -> object:
         return "yes" if value else "no"
     if isinstance(value, float) and places is not None:
         return round(value, places)
+    if isinstance(value, str):
+        value = _XLSX_ILLEGAL.sub(lambda m: f"\\x{ord(m.group()):02x}", value)
     return neutralise_text(value)
+
+
+# Control characters XML 1.0 (so XLSX) cannot hold: shown escaped (\x1b) instead of failing the write.
+_XLSX_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 def workbook_bytes(table, decimals: dict[str, int]) -> bytes:

@@ -259,3 +259,25 @@ def test_spec_with_a_raw_control_character_is_reported_with_its_place(runner, wr
     result = runner.invoke(cli, ["check", "--specs", str(folder)])
     output = assert_clean_error(result)
     assert "sample_indicator.yaml:2:11" in output and "\\x07" in output
+
+
+# --- control characters in text reaching the spreadsheet --------------------------------------------
+
+
+def test_xlsx_with_control_characters_in_notes_and_comparator_name(runner, tmp_path, demo_csv):
+    import openpyxl
+
+    header, rows = demo_rows(demo_csv, limit=2_000)
+    note = header.index("Value note")
+    for row in rows:
+        row[note] = "note\x01\x1b[31m"
+    path = write_rows(tmp_path / "ctl.csv", header, rows)
+    comparator = tmp_path / "group.yaml"
+    comparator.write_text('name: "Neighbours\\e[31m\\x01"\nareas: [E06000002, E06000003]\n', encoding="utf-8")
+    out = tmp_path / "table.xlsx"
+    args = ["benchmark", "--data", str(path), "--comparator", str(comparator), "--format", "xlsx", "--out", str(out)]
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    values = {cell for row in openpyxl.load_workbook(out).active.iter_rows(values_only=True) for cell in row}
+    assert "note\\x01\\x1b[31m" in values
+    assert "Neighbours\\x1b[31m\\x01" in values
