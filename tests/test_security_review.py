@@ -281,3 +281,46 @@ def test_xlsx_with_control_characters_in_notes_and_comparator_name(runner, tmp_p
     values = {cell for row in openpyxl.load_workbook(out).active.iter_rows(values_only=True) for cell in row}
     assert "note\\x01\\x1b[31m" in values
     assert "Neighbours\\x1b[31m\\x01" in values
+
+
+# --- fetch: a compressed response that expands without bound ("zip bomb") --------------------------
+
+
+@pytest.fixture
+def gzip_bomb_server():
+    """A local server answering every GET with 20 MB of CSV-looking text gzipped to a few kB."""
+    import gzip
+    import http.server
+    import threading
+
+    body = gzip.compress(b"Indicator ID,Indicator Name\n" + b"0" * 20_000_000)
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 (http.server's name)
+            self.send_response(200)
+            self.send_header("Content-Type", "text/csv")
+            self.send_header("Content-Encoding", "gzip")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/api"
+    server.shutdown()
+    server.server_close()
+
+
+def test_fetch_refuses_a_response_that_expands_past_the_cap(runner, tmp_path, gzip_bomb_server, monkeypatch):
+    from reportgen.sources import fingertips_api
+
+    monkeypatch.setattr(fingertips_api, "MAX_RESPONSE_BYTES", 5_000_000)
+    out = tmp_path / "snapshot.csv"
+    args = ["fetch", "--out", str(out), "--base-url", gzip_bomb_server, "--cache-dir", str(tmp_path / "cache")]
+    output = assert_clean_error(runner.invoke(cli, args))
+    assert "5 MB" in output and "--base-url" in output
+    assert not out.exists()

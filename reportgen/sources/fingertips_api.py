@@ -162,7 +162,29 @@ def make_session(cache_dir: Path) -> requests.Session:
     )
     session.headers["User-Agent"] = USER_AGENT
     session.verify = True
+    session.hooks["response"].append(_capped_body)
     return session
+
+
+MAX_RESPONSE_BYTES = 500_000_000  # decompressed; a 100-indicator batch of real data is far smaller
+
+
+def _capped_body(response: requests.Response, *args, **kwargs) -> requests.Response:
+    """Read the body (decompressed) before anything else does, refusing it past the cap (a "zip bomb")."""
+    if response._content_consumed:  # noqa: SLF001 (a cached response, already read and bounded)
+        return response
+    chunks, size = [], 0
+    for chunk in response.iter_content(1 << 20):
+        size += len(chunk)
+        if size > MAX_RESPONSE_BYTES:
+            response.close()
+            raise FetchError(
+                f"{response.url}: the response is over {MAX_RESPONSE_BYTES // 1_000_000:,} MB once decompressed; "
+                "refused. Check --base-url points at the Fingertips API."
+            )
+        chunks.append(chunk)
+    response._content = b"".join(chunks)  # noqa: SLF001 (requests' own cache of the body)
+    return response
 
 
 # --- one request, retried ------------------------------------------------------------------------
