@@ -204,7 +204,7 @@ def run_metadata(runner, path: Path) -> str:
 
 def test_metadata_with_a_huge_field_is_one_line_error(runner, tmp_path):
     path = tmp_path / "meta.csv"
-    path.write_text(META_HEADER + "92313," + "x" * 200_000 + ",Proportion,High is good,%\n", encoding="utf-8")
+    path.write_text(META_HEADER + "92313," + "x" * 2_000_000 + ",Proportion,High is good,%\n", encoding="utf-8")
     output = run_metadata(runner, path)
     assert "meta.csv:2" in output
 
