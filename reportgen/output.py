@@ -252,6 +252,8 @@ COLUMN_GUIDE: dict[str, tuple[str, str]] = {
     "spine_n": ("Authorities in spine", "Number of authorities in the spine statistics"),
     "spine_shown": ("Spine shown", "Whether the spine chart is shown (enough authorities have values)"),
     "spine_note": ("Spine note", "Why the spine chart is not shown, if it is not"),
+    "coverage": ("Coverage", "England when the file has every authority for the indicator and period, else which part"),
+    "rank_scope": ("Ranked among", "in England, or in this file when the data cover only part of England"),
     "comparator_name": ("Comparator group", "Name of the comparator group (only with --comparator)"),
     "comparator_value": ("Comparator value", "The group's value (only with --comparator)"),
     "compared_to_comparator": ("Compared with comparator", "The comparison with the group's value"),
