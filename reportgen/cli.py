@@ -86,6 +86,21 @@ def _check_edition(ctx: click.Context, param: click.Parameter, value: str | None
     return value
 
 
+MAX_AUTHOR = 200
+
+
+def _check_author(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """The PDF author (document info and XMP metadata): printable text of at most 200 characters."""
+    from .errors import printable
+
+    if value is not None and (not value.isprintable() or len(value) > MAX_AUTHOR):
+        raise click.BadParameter(
+            f"'{printable(value[:60])}{'...' if len(value) > 60 else ''}' must be printable text of at most "
+            f"{MAX_AUTHOR} characters, without control characters or line breaks (e.g. 'Public Health Team')"
+        )
+    return value
+
+
 SEED_RANGE = click.IntRange(0, 2**32 - 1)
 OUT_FOLDER = click.Path(path_type=Path, file_okay=False)
 OUT_FILE = click.Path(path_type=Path, dir_okay=False)
@@ -218,7 +233,7 @@ def demo_data(out: Path, specs: Path | None, seed: int | None) -> None:
 @click.option(
     "--data-date", callback=_parse_date, help="'Data as at' date, YYYY-MM-DD (default: end of the latest period)."
 )
-@click.option("--author", default=None, help="Author recorded in the PDF metadata.")
+@click.option("--author", default=None, callback=_check_author, help="Author recorded in the PDF metadata.")
 @click.option("--palette", help="Colour palette from the layouts' theme.yaml: fingertips (default) or colourblind.")
 @click.option("--comparator", type=COMPARATOR_FILE, help="YAML file with a comparator group (name and areas).")
 @click.option("--allow-empty", is_flag=True, help=ALLOW_EMPTY_HELP)

@@ -172,13 +172,32 @@ def data_files(paths: Path | str | Sequence[Path | str]) -> list[Path]:
     files: list[Path] = []
     for path in given:
         if path.is_dir():
-            found = sorted(p for p in path.glob("*.csv") if p.is_file())
+            found = [_folder_entry(path, p) for p in sorted(path.glob("*.csv"))]
             if not found:
                 raise DataError(f"{path}: the folder has no *.csv files; pass --data with a Fingertips CSV export.")
             files += found
         else:
             files.append(path)
     return files
+
+
+def _folder_entry(folder: Path, entry: Path) -> Path:
+    """A ``*.csv`` entry of a ``--data`` folder: a regular file inside the folder after following links."""
+    try:
+        real = entry.resolve(strict=True)
+        inside = real.is_relative_to(folder.resolve(strict=True))
+        regular = stat.S_ISREG(real.stat().st_mode)
+    except (OSError, RuntimeError):
+        raise DataError(
+            f"{entry} is a broken link or link loop; remove it from the folder or pass the files with --data."
+        ) from None
+    if not inside:
+        raise DataError(
+            f"{entry} is a link to a file outside {folder}; copy the file into the folder or name it in --data."
+        )
+    if not regular:
+        raise DataError(f"{entry} is not a regular file (a folder, pipe or device); remove it from the --data folder.")
+    return entry
 
 
 def load_data_files(paths: Path | str | Sequence[Path | str], geography: Geography | None = None) -> IndicatorData:
@@ -642,16 +661,22 @@ def select_series(frame: pd.DataFrame, data_key: str, sex: str, age: str) -> pd.
     return rows[mask]
 
 
-def series_index(frame: pd.DataFrame) -> dict[tuple[str, str], pd.DataFrame]:
-    """Headline rows grouped once by (``Indicator ID``, sex), for fast selection of many series."""
+def series_index(frame: pd.DataFrame, keys: Iterable[str] | None = None) -> dict[tuple[str, str], pd.DataFrame]:
+    """Headline rows grouped once by (``Indicator ID``, sex), for fast selection of many series.
+
+    With ``keys`` (the specs' data keys) only those indicators are grouped, so a file with
+    100,000 other indicator ids costs no more than its rows.
+    """
     rows = headline_rows(frame)
+    if keys is not None:
+        rows = rows[rows[INDICATOR_ID].isin(set(keys))]
     return {key: group for key, group in rows.groupby([INDICATOR_ID, SEX], sort=False)}
 
 
 def check_against_specs(data: IndicatorData, specs: Sequence) -> list[Problem]:
     """Problems that need the specs: missing series, impossible counts for the value type."""
     problems: list[Problem] = []
-    index = series_index(data.frame)
+    index = series_index(data.frame, {spec.data_key for spec in specs})
     for spec in specs:
         same = index.get((spec.data_key, spec.sex))
         rows = same[same[AGE] == spec.age] if same is not None else data.frame.iloc[:0]

@@ -19,12 +19,19 @@ def _escape(char: str) -> str:
     return char
 
 
+MAX_SHOWN = 1_000  # characters of one message; a huge value from the data is shortened in the middle
+
+
 def printable(text: str) -> str:
     """``text`` safe to print on a terminal: control, format (bidi) and line-separator characters escaped.
 
     ESC becomes ``\\x1b``, U+202E becomes ``\\u202e``; newlines and tabs are escaped too, so
-    every problem stays on one line.
+    every problem stays on one line. A message longer than :data:`MAX_SHOWN` characters (a
+    10,000-character cell quoted from the data) keeps its start (where) and end (what to do).
     """
+    if len(text) > MAX_SHOWN:
+        omitted = len(text) - 900
+        text = f"{text[:650]} [... {omitted:,} characters not shown ...] {text[-250:]}"
     if text.isprintable():
         return text
     return "".join(_escape(c) for c in text)

@@ -252,11 +252,8 @@ COLUMN_GUIDE: dict[str, tuple[str, str]] = {
     "spine_n": ("Authorities in spine", "Number of authorities in the spine statistics"),
     "spine_shown": ("Spine shown", "Whether the spine chart is shown (enough authorities have values)"),
     "spine_note": ("Spine note", "Why the spine chart is not shown, if it is not"),
-    "coverage": (
-        "Data coverage",
-        "England when the file has every authority of England for this indicator and period, else which part",
-    ),
-    "rank_scope": ("Rank scope", "in England, or in this file when the data cover only part of England"),
+    "coverage": ("Coverage", "England when the file has every authority for the indicator and period, else which part"),
+    "rank_scope": ("Ranked among", "in England, or in this file when the data cover only part of England"),
     "comparator_name": ("Comparator group", "Name of the comparator group (only with --comparator)"),
     "comparator_value": ("Comparator value", "The group's value (only with --comparator)"),
     "compared_to_comparator": ("Compared with comparator", "The comparison with the group's value"),
@@ -284,7 +281,13 @@ def _cell_value(value: object, places: int | None) -> object:
         return "yes" if value else "no"
     if isinstance(value, float) and places is not None:
         return round(value, places)
+    if isinstance(value, str):
+        value = _XLSX_ILLEGAL.sub(lambda m: f"\\x{ord(m.group()):02x}", value)
     return neutralise_text(value)
+
+
+# Control characters XML 1.0 (so XLSX) cannot hold: shown escaped (\x1b) instead of failing the write.
+_XLSX_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 def workbook_bytes(table, decimals: dict[str, int]) -> bytes:

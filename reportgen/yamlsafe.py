@@ -110,7 +110,13 @@ def parse_yaml(text: str, label: str) -> tuple[yaml.Node | None, Any]:
     Raises :class:`InputFileError` located at ``label:line:col`` for syntax errors, aliases and
     excessive nesting.
     """
-    loader = SafeLoader(text, label)
+    try:
+        loader = SafeLoader(text, label)
+    except yaml.reader.ReaderError as exc:  # a control character such as ESC or BEL in the text
+        line = text.count("\n", 0, exc.position) + 1
+        column = exc.position - text.rfind("\n", 0, exc.position)
+        message = f"control character {chr(exc.character)!r} is not allowed in YAML; remove it"
+        raise _located(f"{label}:{line}:{column}", message) from None
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None

@@ -19,6 +19,7 @@ import json
 import os
 import random
 import re
+import stat
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -32,7 +33,7 @@ import requests_cache
 
 from .. import __version__
 from ..errors import ReportgenError
-from ..output import write_atomic
+from ..output import check_folder, write_atomic
 from ..periods import period_sort_key
 from ..specs import IndicatorSpec
 
@@ -147,7 +148,11 @@ def metadata_url(base_url: str, ids: Sequence[int]) -> str:
 
 def make_session(cache_dir: Path) -> requests.Session:
     """A cached session: stored responses are revalidated (ETag/Last-Modified) before each use."""
-    cache_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        reason = "it is not a folder" if isinstance(exc, FileExistsError) else exc.strerror or str(exc)
+        raise FetchError(f"--cache-dir {cache_dir} cannot be used as a folder ({reason}); give a folder.") from None
     session = requests_cache.CachedSession(
         str(cache_dir / "http_cache"),
         backend="sqlite",
@@ -157,7 +162,29 @@ def make_session(cache_dir: Path) -> requests.Session:
     )
     session.headers["User-Agent"] = USER_AGENT
     session.verify = True
+    session.hooks["response"].append(_capped_body)
     return session
+
+
+MAX_RESPONSE_BYTES = 500_000_000  # decompressed; a 100-indicator batch of real data is far smaller
+
+
+def _capped_body(response: requests.Response, *args, **kwargs) -> requests.Response:
+    """Read the body (decompressed) before anything else does, refusing it past the cap (a "zip bomb")."""
+    if response._content_consumed:  # noqa: SLF001 (a cached response, already read and bounded)
+        return response
+    chunks, size = [], 0
+    for chunk in response.iter_content(1 << 20):
+        size += len(chunk)
+        if size > MAX_RESPONSE_BYTES:
+            response.close()
+            raise FetchError(
+                f"{response.url}: the response is over {MAX_RESPONSE_BYTES // 1_000_000:,} MB once decompressed; "
+                "refused. Check --base-url points at the Fingertips API."
+            )
+        chunks.append(chunk)
+    response._content = b"".join(chunks)  # noqa: SLF001 (requests' own cache of the body)
+    return response
 
 
 # --- one request, retried ------------------------------------------------------------------------
@@ -318,6 +345,7 @@ def fetch(specs: Sequence[IndicatorSpec], out: Path, options: FetchOptions) -> F
     ids = needed_ids(specs)
     if not ids:
         raise FetchError("None of the specs has a fingertips_id or derive.from, so there is nothing to fetch.")
+    check_folder(out.parent)  # a bad --out fails before the slow downloads
     session = make_session(options.cache_dir)
     requests_ = [
         (data_url(options.base_url, group, area_type), group, area_type)
@@ -446,27 +474,60 @@ _REVERSED = {"high_is_good": "low_is_good", "low_is_good": "high_is_good"}
 _JUDGED = ("high_is_good", "low_is_good")
 
 
-def read_metadata_text(text: str) -> dict[str, dict[str, str]]:
-    """Fingertips' indicator metadata CSV, keyed by indicator id (columns lower-cased)."""
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff"), newline=""))
+MAX_METADATA_BYTES = 50_000_000
+
+
+def read_metadata_text(text: str, label: str = "metadata") -> dict[str, dict[str, str]]:
+    """Fingertips' indicator metadata CSV, keyed by indicator id (columns lower-cased).
+
+    A field over the csv module's limit or a quote never closed is a :class:`FetchError` naming
+    ``label`` and the line where the record starts.
+    """
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff"), newline=""), strict=True)
     out = {}
-    for row in reader:
-        cells = {(k or "").strip().lower(): (v or "").strip() for k, v in row.items()}
-        if cells.get("indicator id"):
-            out[cells["indicator id"]] = cells
+    start = 1
+    try:
+        if reader.fieldnames is None:
+            return out
+        start = reader.reader.line_num + 1
+        for row in reader:
+            cells = {(k or "").strip().lower(): (v or "").strip() for k, v in row.items()}
+            if cells.get("indicator id"):
+                out[cells["indicator id"]] = cells
+            start = reader.reader.line_num + 1
+    except csv.Error as exc:
+        raise FetchError(
+            f"{label}:{start}: not a readable CSV record ({exc}; perhaps a quote that is never closed); "
+            "use the file written by 'reportgen fetch'."
+        ) from None
     return out
 
 
+def _check_metadata_file(path: Path) -> None:
+    try:
+        info = path.stat()
+    except OSError:
+        raise FetchError(
+            f"Metadata file {path} does not exist. 'reportgen fetch' writes it beside the snapshot."
+        ) from None
+    if not stat.S_ISREG(info.st_mode):
+        raise FetchError(f"Metadata file {path} is not a regular file (a folder, pipe or device); give the CSV file.")
+    if info.st_size > MAX_METADATA_BYTES:
+        raise FetchError(
+            f"Metadata file {path} is over {MAX_METADATA_BYTES // 1_000_000} MB, too big for indicator metadata; "
+            "use the file written by 'reportgen fetch'."
+        )
+
+
 def read_metadata_file(path: Path) -> dict[str, dict[str, str]]:
-    if not path.is_file():
-        raise FetchError(f"Metadata file {path} does not exist. 'reportgen fetch' writes it beside the snapshot.")
+    _check_metadata_file(path)
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
         raise FetchError(f"{path}: not UTF-8 text ({exc.reason}); use the file written by 'reportgen fetch'.") from exc
     if not text.lstrip().startswith("Indicator ID"):
         raise FetchError(f"{path}:1: not a Fingertips indicator metadata CSV (the first column is not 'Indicator ID').")
-    return read_metadata_text(text)
+    return read_metadata_text(text, str(path))
 
 
 def metadata_warnings(specs: Sequence[IndicatorSpec], metadata: dict[str, dict[str, str]]) -> list[str]:

@@ -161,7 +161,7 @@ def _spec_attributes(spec: IndicatorSpec, position: int) -> dict:
 
 
 def _stack_series(frame: pd.DataFrame, specs: Sequence[IndicatorSpec]) -> pd.DataFrame:
-    index = series_index(frame)
+    index = series_index(frame, {spec.data_key for spec in specs})
     parts = []
     for spec in specs:
         same = index.get((spec.data_key, spec.sex))
