@@ -32,6 +32,7 @@ from .data import (
 )
 from .demo import DEFAULT_SEED, demo_csv_text, generate_demo_frame, write_demo_data
 from .errors import DataError, Problem, SpecError
+from .fingerprint import inputs_sha256
 from .geography import Area, area_kind, load_geography
 from .output import write_atomic
 from .periods import parse_period
@@ -166,13 +167,22 @@ def build_profile(area_text: str, data_path: Path | None, options: BuildOptions)
 
 
 def render_profile(
-    area: Area, specs: list[IndicatorSpec], data: IndicatorData, table: pd.DataFrame, options: BuildOptions
+    area: Area,
+    specs: list[IndicatorSpec],
+    data: IndicatorData,
+    table: pd.DataFrame,
+    options: BuildOptions,
+    changes: dict | None = None,
 ) -> BuildResult:
-    """Render one area's profile from a computed benchmark table and write the PDF."""
+    """Render one area's profile from a computed benchmark table and write the PDF.
+
+    ``changes`` is what has changed since the previous edition (``previous_edition`` and
+    ``rows``), or None for a first edition.
+    """
     edition, data_date = edition_and_date(data, specs, options)
     search_path = layout_search_path(options.layouts_dir, default_layouts_dir())
     theme = load_theme(search_path, options.palette)
-    provenance = provenance_record(area, data, specs, search_path, edition, data_date)
+    provenance = area_provenance(area, specs, data, table, options, changes)
     inputs = ProfileInputs(
         area=area,
         specs=tuple(specs),
@@ -188,7 +198,9 @@ def render_profile(
     )
     plan = plan_profile(inputs)
     images = draw_charts(plan.spines, plan.bars, plan.trends, theme)
-    html = render_html(make_environment(search_path), "profile.html.j2", profile_context(plan, images))
+    context = profile_context(plan, images)
+    context["changes"] = changes
+    html = render_html(make_environment(search_path), "profile.html.j2", context)
     area_rows = table[table["area_code"] == area.code]
     attachments = [
         PdfAttachment(
@@ -203,7 +215,7 @@ def render_profile(
             "Source",
         ),
     ]
-    identifier = hashlib.sha256(f"{area.code}|{edition}|{data.sha256}".encode()).hexdigest()[:32].encode("ascii")
+    identifier = provenance["inputs_sha256"][:32].encode("ascii")
     pdf, log = html_to_pdf(html, search_path, created=data_date, attachments=attachments, identifier=identifier)
     path = options.out_dir / edition / f"{area.code}-{slugify(area.name)}.pdf"
     write_atomic(path, pdf)
@@ -242,11 +254,30 @@ def provenance_record(
         "edition": edition,
         "data_date": data_date.isoformat(),
         "data_file": Path(data.path).name if data.path != EMBEDDED_DEMO_LABEL else data.path,
-        "data_sha256": data.sha256,
         "synthetic_data": "yes" if data.synthetic else "no",
         "specs_sha256": _hash_files([(Path(s.path).name, Path(s.path)) for s in specs]),
         "layouts_sha256": _hash_files(_layout_files(search_path)),
     }
+
+
+def area_provenance(
+    area: Area,
+    specs: list[IndicatorSpec],
+    data: IndicatorData,
+    table: pd.DataFrame,
+    options: BuildOptions,
+    changes: dict | None = None,
+) -> dict[str, str]:
+    """The provenance record of one area's profile, with ``inputs_sha256``: the hash of what it depends on.
+
+    Nothing here describes the whole data file, so an area whose inputs did not change gets the
+    same bytes however the rest of the file changed (incremental national runs rely on this).
+    """
+    edition, data_date = edition_and_date(data, specs, options)
+    search_path = layout_search_path(options.layouts_dir, default_layouts_dir())
+    record = provenance_record(area, data, specs, search_path, edition, data_date)
+    settings = {"author": options.author or DEFAULT_AUTHOR, "palette": options.palette, "changes": changes}
+    return {**record, "inputs_sha256": inputs_sha256(table, area, record, settings)}
 
 
 def load_comparator(path: Path) -> ComparatorGroup:
