@@ -53,9 +53,9 @@ def neutralise(text: object) -> str:
 
 
 def csv_bytes(header: tuple[str, ...] | list[str], rows) -> bytes:
-    """CSV with every cell neutralised against formula injection."""
+    """CSV (RFC 4180: CRLF line ends, so cells holding CR or LF are quoted) with every cell neutralised."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(header)
     writer.writerows([neutralise(cell) for cell in row] for row in rows)
     return buffer.getvalue().encode("utf-8")
