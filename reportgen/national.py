@@ -16,6 +16,7 @@ import json
 import multiprocessing
 import os
 import shutil
+import socket
 import sys
 import tempfile
 import time
@@ -221,6 +222,7 @@ def run_dask(job: Job, areas: list[Area], scheduler: str, on_result: OnResult) -
     except ImportError:
         raise ReportgenError("--scheduler needs Dask: pip install 'dask[distributed]'.") from None
     try:
+        _check_reachable(scheduler)
         client = Client(scheduler, timeout="20s")
     except (OSError, TimeoutError) as exc:
         raise ReportgenError(
@@ -235,6 +237,12 @@ def run_dask(job: Job, areas: list[Area], scheduler: str, on_result: OnResult) -
                 on_result(future.result())
             except Exception as exc:  # noqa: BLE001 - a lost worker fails only its areas
                 on_result(AreaResult(by_key[future.key].code, error=f"{type(exc).__name__}: {exc}"))
+
+
+def _check_reachable(scheduler: str) -> None:
+    """Fail at once when nothing listens at tcp://HOST:PORT (Dask would retry until its timeout)."""
+    host, _, port = scheduler.removeprefix("tcp://").rpartition(":")
+    socket.create_connection((host.strip("[]"), int(port)), timeout=10).close()
 
 
 # --------------------------------------------------------------------------- manifest and files

@@ -198,7 +198,7 @@ SCRIPT = """
     timer = window.setTimeout(function () {
       status.textContent = query === "" ? shown + " " + noun + " listed." :
         (shown === 0 ? "No authority matches \\u201c" + input.value.trim() + "\\u201d." :
-        shown + " " + noun + " match \\u201c" + input.value.trim() + "\\u201d.");
+        shown + " " + noun + (shown === 1 ? " matches" : " match") + " \\u201c" + input.value.trim() + "\\u201d.");
     }, 250);
   }
   input.addEventListener("input", filter);
