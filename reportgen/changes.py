@@ -27,7 +27,15 @@ SPECS_FILE = "specs.json"
 DEFINITION_KEYS = (
     "fingertips_id", "name", "definition", "unit", "value_type", "multiplier", "polarity", "comparison", "sex", "age",
 )  # fmt: skip
-NEEDED_COLUMNS = ("indicator_id", "area_code", "area_name", "area_type", "period", "compared_to_england", "recent_trend")
+NEEDED_COLUMNS = (
+    "indicator_id",
+    "area_code",
+    "area_name",
+    "area_type",
+    "period",
+    "compared_to_england",
+    "recent_trend",
+)
 LOCAL_TYPES = ("UTLA", "Other")
 CHANGES_COLUMNS = ("area_code", "area_name", "indicator_id", "indicator", "what", "before", "after")
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -195,5 +203,7 @@ def changes_by_area(changes: list[Change], previous_edition: str | None, area_co
     grouped: dict[str, list[dict[str, str]]] = {code: [] for code in area_codes}
     for c in changes:
         if c.area_code in grouped:
-            grouped[c.area_code].append({"indicator": c.indicator, "what": c.what, "before": c.before, "after": c.after})
+            grouped[c.area_code].append(
+                {"indicator": c.indicator, "what": c.what, "before": c.before, "after": c.after}
+            )
     return {code: {"previous_edition": previous_edition, "rows": rows} for code, rows in grouped.items()}

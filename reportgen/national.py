@@ -30,9 +30,8 @@ from typing import IO, Any
 
 import pandas as pd
 
-from . import __version__
+from . import __version__, site
 from . import changes as ch
-from . import site
 from .data import IndicatorData
 from .errors import ReportgenError
 from .geography import Area, load_geography
@@ -124,7 +123,9 @@ class RunReport:
             "previous_edition": self.previous_edition,
             "built": self.built,
             "unchanged": self.unchanged,
-            "failed": [{"area_code": c, "area_name": self.names.get(c, ""), "reason": r} for c, r in self.failed.items()],
+            "failed": [
+                {"area_code": c, "area_name": self.names.get(c, ""), "reason": r} for c, r in self.failed.items()
+            ],
             "warnings": self.warnings,
             "seconds": round(self.seconds, 1),
             "status": "failed" if self.failed else "ok",
@@ -218,7 +219,8 @@ def _result_of(future, area: Area) -> AreaResult:
 def run_dask(job: Job, areas: list[Area], scheduler: str, on_result: OnResult) -> None:
     """Send the same per-area tasks to a Dask distributed cluster; this process writes the files."""
     try:
-        from distributed import Client, as_completed as dask_completed
+        from distributed import Client
+        from distributed import as_completed as dask_completed
     except ImportError:
         raise ReportgenError("--scheduler needs Dask: pip install 'dask[distributed]'.") from None
     try:

@@ -76,7 +76,7 @@ def _link(folder: Path, name: str | None, label: str, kind: str, area_name: str)
     size = size_text((folder / name).stat().st_size)
     return (
         f'<li><a href="{html.escape(name)}">{label}<span class="visually-hidden"> for {html.escape(area_name)}</span>'
-        f"</a> <span class=\"meta\">({kind}, {size})</span></li>"
+        f'</a> <span class="meta">({kind}, {size})</span></li>'
     )
 
 
@@ -117,7 +117,8 @@ def index_html(manifest: dict[str, Any], folder: Path, edition: str, data_date: 
     count = len(manifest["areas"])
     zip_size = size_text((folder / ZIP_FILE).stat().st_size) if (folder / ZIP_FILE).is_file() else ""
     notice = (
-        '<p class="notice"><strong>Synthetic demonstration data:</strong> the values in these profiles are not real.</p>'
+        '<p class="notice"><strong>Synthetic demonstration data:</strong> '
+        "the values in these profiles are not real.</p>"
         if synthetic
         else ""
     )

@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pypdfium2 as pdfium
 import pytest
+from national_helpers import HARTLEPOOL, small_inputs
 
 from reportgen.changes import (
     Change,
@@ -24,8 +25,6 @@ from reportgen.changes import (
 from reportgen.cli import cli
 from reportgen.errors import ReportgenError
 from reportgen.pipeline import benchmark_bytes, compute_benchmark, read_data, read_specs
-
-from national_helpers import HARTLEPOOL, small_inputs
 
 COLUMNS = ["indicator_id", "area_code", "area_name", "area_type", "period", "compared_to_england", "recent_trend"]
 
@@ -77,7 +76,9 @@ def test_indicators_added_retired_and_definitions_revised(two_specs, tmp_path):
     old_specs = specs_digest(read_specs(two_specs))
     old_specs["retired_indicator"] = {"name": "Old indicator", "keys": {}, "sha256": "0" * 64}
     revised = two_specs / "employment_rate.yaml"
-    revised.write_text(revised.read_text().replace("unit: '%'", "unit: per cent").replace('unit: "%"', "unit: per cent"))
+    revised.write_text(
+        revised.read_text().replace("unit: '%'", "unit: per cent").replace('unit: "%"', "unit: per cent")
+    )
     (two_specs / "volunteering.yaml").unlink()
     del old_specs["volunteering"]
     specs = read_specs(two_specs)

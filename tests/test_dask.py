@@ -6,10 +6,9 @@ import json
 
 import pytest
 from distributed import LocalCluster
+from national_helpers import HARTLEPOOL, HULL, MIDDLESBROUGH, edition_files, small_inputs
 
 from reportgen.cli import cli
-
-from national_helpers import HARTLEPOOL, HULL, MIDDLESBROUGH, edition_files, small_inputs
 
 
 @pytest.mark.slow

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pikepdf
 import pytest
+from national_helpers import HARTLEPOOL, HULL, MIDDLESBROUGH, change_value, edition_files, small_inputs
 
 from reportgen.cli import cli
 from reportgen.errors import ReportgenError
@@ -25,8 +26,6 @@ from reportgen.national import (
     sweep_stale_temporaries,
 )
 from reportgen.site import data_csv, write_zip
-
-from national_helpers import HARTLEPOOL, HULL, MIDDLESBROUGH, change_value, edition_files, small_inputs
 
 THREE = ["--area", HARTLEPOOL, "--area", MIDDLESBROUGH, "--area", HULL]
 
@@ -170,9 +169,7 @@ def test_a_killed_run_leaves_only_whole_files_and_a_rerun_completes(inputs, tmp_
     codes = [HARTLEPOOL, MIDDLESBROUGH, HULL, "E06000003"]
     command = [sys.executable, "-m", "reportgen", "build", "--specs", str(specs), "--data", str(data)]
     command += ["--out", str(out), "--jobs", "2"] + [arg for code in codes for arg in ("--area", code)]
-    process = subprocess.Popen(
-        command, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    process = subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 300
         while not list(folder.glob("*.pdf")):
@@ -259,11 +256,11 @@ def test_data_csv_cells_cannot_run_as_formulas():
     import pandas as pd
 
     rows = pd.DataFrame(
-        {"area_name": ["=HYPERLINK(\"http://x\")", "+1", "@SUM(A1)", "Hartlepool"], "value": [1.5, None, -2.0, 3.0]}
+        {"area_name": ['=HYPERLINK("http://x")', "+1", "@SUM(A1)", "Hartlepool"], "value": [1.5, None, -2.0, 3.0]}
     )
     text = data_csv(rows).decode("utf-8").splitlines()
     assert text[0] == "area_name,value"
-    assert text[1] == "\"'=HYPERLINK(\"\"http://x\"\")\",1.5"
+    assert text[1] == '"\'=HYPERLINK(""http://x"")",1.5'
     assert text[2] == "'+1,"
     assert text[3] == "'@SUM(A1),'-2.0"
     assert text[4] == "Hartlepool,3.0"

@@ -12,10 +12,9 @@ from pathlib import Path
 
 import pikepdf
 import pytest
+from national_helpers import HARTLEPOOL, HULL, small_inputs
 
 from reportgen.cli import cli
-
-from national_helpers import HARTLEPOOL, HULL, small_inputs
 
 CHROMIUM = os.environ.get("REPORTGEN_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -152,8 +151,12 @@ def test_axe_finds_no_serious_or_critical_violations(page):
     axe = Axe()
     for state in ("", "hart", "nowhere"):
         page.get_by_label(SEARCH_LABEL).fill(state)
-        results = axe.run(page, options={"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21aa",
-                                                                                   "wcag22aa", "best-practice"]}})
+        results = axe.run(
+            page,
+            options={
+                "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21aa", "wcag22aa", "best-practice"]}
+            },
+        )
         violations = results.response["violations"]
         bad = [(v["id"], v["impact"], v["help"]) for v in violations if v["impact"] in ("serious", "critical")]
         assert bad == [], f"filter {state!r}: {bad}"
