@@ -48,7 +48,6 @@ from .pipeline import (
     read_specs,
     render_profile,
     resolve_area,
-    slugify,
 )
 from .specs import IndicatorSpec
 
@@ -445,7 +444,7 @@ def _execute(folder, todo, job, manifest, settings, report, progress_stream) -> 
         if result.error:
             report.failed[area.code] = result.error
         else:
-            _record(folder, manifest, area, digest, result)
+            _record(folder, manifest, area, digest, _with_data_csv(result, area, job.table))
             report.built.append(area.code)
             report.warnings += [f"{area.code} {area.name}: {w}" for w in result.warnings]
         progress.update(result, area.name)
@@ -458,6 +457,14 @@ def _execute(folder, todo, job, manifest, settings, report, progress_stream) -> 
     else:
         run_local(job, areas, settings.jobs, folder, on_result)
     report.built.sort()
+
+
+def _with_data_csv(result: AreaResult, area: Area, table: pd.DataFrame) -> AreaResult:
+    """Add the area's data CSV (its benchmark rows, which its dependency hash covers) to its files."""
+    profile = next(name for name in sorted(result.files) if name.endswith(".pdf"))
+    rows = table[table["area_code"] == area.code]
+    files = {**result.files, site.data_csv_name(profile): site.data_csv(rows)}
+    return dataclasses.replace(result, files=files)
 
 
 def _record(folder: Path, manifest: dict[str, Any], area: Area, digest: str, result: AreaResult) -> None:
@@ -490,15 +497,9 @@ def _missing_value_warnings(table: pd.DataFrame, areas: Iterable[Area]) -> list[
 
 
 def _write_edition_files(folder: Path, report: RunReport, inputs, data_date: date) -> None:
-    """Data CSVs, the download page, the zip of every PDF, the run report."""
-    _, data, table = inputs
+    """The download page, the zip of every PDF and the run report."""
+    _, data, _ = inputs
     manifest = read_manifest(folder)
-    for code, entry in sorted(manifest["areas"].items()):
-        rows = table[table["area_code"] == code]
-        name = f"{code}-{slugify(entry['area_name'])}-data.csv"
-        payload = site.data_csv(rows)
-        if sha256_of(folder / name) != hashlib.sha256(payload).hexdigest():
-            write_atomic(folder / name, payload)
     site.write_zip(folder, manifest)
     page = site.index_html(manifest, folder, report.edition, data_date, data.synthetic)
     write_atomic(folder / site.INDEX_FILE, page)
