@@ -339,7 +339,7 @@ class Progress:
         eta = elapsed / self.done * (self.total - self.done)
         filled = int(30 * self.done / self.total)
         bar = "#" * filled + "-" * (30 - filled)
-        text = f"\r[{bar}] {self.done}/{self.total} built, {self.failed} failed, ETA {_duration(eta)}  "
+        text = f"\r[{bar}] {self.done}/{self.total} done, {self.failed} failed, ETA {_duration(eta)}  "
         print(text, end="" if self.done < self.total else "\n", file=self.stream, flush=True)
 
 
@@ -450,13 +450,12 @@ def _execute(folder, todo, job, manifest, settings, report, progress_stream) -> 
         progress.update(result, area.name)
 
     areas = [area for area, _ in todo]
-    if not areas:
-        return
-    if settings.scheduler:
+    if areas and settings.scheduler:
         run_dask(job, areas, settings.scheduler, on_result)
-    else:
+    elif areas:
         run_local(job, areas, settings.jobs, folder, on_result)
     report.built.sort()
+    report.unchanged.sort()
 
 
 def _with_data_csv(result: AreaResult, area: Area, table: pd.DataFrame) -> AreaResult:
