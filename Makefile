@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 DEMO_AREA ?= Hartlepool
 DEMO_DATA := output/demo-data/health-assets-demo.csv
 
-.PHONY: demo test install lint bench clean system-deps browser-deps
+.PHONY: demo test install lint bench bench-national clean system-deps browser-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -59,6 +59,10 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m reportgen.bench
+
+# Wall time of the national run on the demo data: full build, no-op rerun, one-area change.
+bench-national: $(STAMP)
+	$(BIN)/python -m reportgen.national_bench --jobs 2
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info output/demo-data

@@ -16,7 +16,7 @@ OWNERS = {
 # A stage may import only stages to its left (and the shared modules).
 ORDER = [
     "specs", "geography", "data", "stats", "demo", "compose", "charts", "context", "theme", "render", "pdfcheck",
-    "fingerprint", "changes", "site", "pipeline", "national", "cli", "bench", "__main__",
+    "fingerprint", "changes", "site", "pipeline", "national", "cli", "bench", "national_bench", "__main__",
 ]  # fmt: skip
 SHARED = {"errors", "models", "assets", "formatting", "periods", "narrative", "output", "__init__"}
 
