@@ -192,15 +192,25 @@ OnResult = Callable[[AreaResult], None]
 
 
 def run_local(job: Job, areas: list[Area], jobs: int, scratch: Path, on_result: OnResult) -> None:
-    """Build areas in ``jobs`` worker processes (in this process when one job or one area)."""
+    """Build areas in ``jobs`` worker processes (in this process when one job or one area).
+
+    Workers are recycled to cap their memory: each pool builds at most ``MAX_TASKS_PER_CHILD``
+    areas per worker and is then replaced by a fresh one. (The executor's own
+    ``max_tasks_per_child`` left a national run waiting forever on Python 3.11 once its workers retired.)
+    """
     if jobs <= 1 or len(areas) <= 1:
         for area in areas:
             on_result(build_area(job, area, scratch))
         return
+    batch_size = jobs * MAX_TASKS_PER_CHILD
+    for start in range(0, len(areas), batch_size):
+        _run_pool(job, areas[start : start + batch_size], jobs, scratch, on_result)
+
+
+def _run_pool(job: Job, areas: list[Area], jobs: int, scratch: Path, on_result: OnResult) -> None:
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(
-        jobs, mp_context=context, initializer=_init_worker, initargs=(job,), max_tasks_per_child=MAX_TASKS_PER_CHILD
-    ) as pool:
+    workers = min(jobs, len(areas))
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(job,)) as pool:
         futures = {pool.submit(_build_in_worker, area, scratch): area for area in areas}
         for future in as_completed(futures):
             on_result(_result_of(future, futures[future]))
