@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 DEMO_AREA ?= Hartlepool
 DEMO_DATA := output/demo-data/health-assets-demo.csv
 
-.PHONY: demo test install lint bench clean system-deps
+.PHONY: demo test install lint bench bench-national clean system-deps browser-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -14,6 +14,7 @@ $(BIN)/python:
 # Reinstall whenever the package metadata changes.
 $(STAMP): $(BIN)/python setup.cfg pyproject.toml
 	@$(MAKE) --no-print-directory system-deps
+	@$(MAKE) --no-print-directory browser-deps
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
@@ -29,6 +30,19 @@ system-deps:
 	  echo "note: libharfbuzz-subset0 could not be installed; PDFs will build more slowly"; \
 	else echo "note: install libharfbuzz-subset0 (apt) for faster PDF builds"; fi
 
+# The "Find your area" page is tested in Debian's chromium (driven by Playwright's Python package,
+# which uses this browser: it never downloads one). The browser test fails, with the reason, if
+# chromium is missing.
+browser-deps:
+	@if command -v chromium >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  timeout 600 apt-get install -y -qq -o DPkg::Lock::Timeout=300 chromium >/dev/null 2>&1 || \
+	  { timeout 300 apt-get update -qq >/dev/null 2>&1 && \
+	    timeout 600 apt-get install -y -qq -o DPkg::Lock::Timeout=300 chromium >/dev/null 2>&1; } || \
+	  echo "note: chromium could not be installed; the browser test will fail"; \
+	else echo "note: install chromium (apt) for the browser test"; fi
+
 install: $(STAMP)
 
 demo: $(STAMP)
@@ -36,7 +50,7 @@ demo: $(STAMP)
 	@path=$$($(BIN)/reportgen build --area "$(DEMO_AREA)" --data $(DEMO_DATA)) && \
 	  echo "Demo profile (synthetic data): $$path"
 
-test: $(STAMP)
+test: $(STAMP) browser-deps
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
@@ -46,6 +60,10 @@ lint: $(STAMP)
 # Writes BENCHMARKS.md; BENCH_ARGS=--quick skips the national build.
 bench: $(STAMP)
 	$(BIN)/python -m reportgen.bench $(BENCH_ARGS)
+
+# Wall time of the national run on the demo data: full build, no-op rerun, one-area change.
+bench-national: $(STAMP)
+	$(BIN)/python -m reportgen.national_bench --jobs 2
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info output/demo-data

@@ -117,6 +117,16 @@ def _parse_date(ctx: click.Context, param: click.Parameter, value: str | None) -
         raise click.BadParameter(f"{value!r} is not a date; use YYYY-MM-DD, e.g. 2024-03-31") from None
 
 
+def _parse_scheduler(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    import re
+
+    if value is None:
+        return None
+    if not re.fullmatch(r"tcp://[A-Za-z0-9.\-\[\]:]+:\d{1,5}", value.strip()):
+        raise click.BadParameter(f"{value!r} is not a scheduler address; use tcp://HOST:PORT, e.g. tcp://10.0.0.5:8786")
+    return value.strip()
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="reportgen")
 def cli() -> None:
@@ -220,7 +230,19 @@ def demo_data(out: Path, specs: Path | None, seed: int | None) -> None:
 
 
 @cli.command()
-@click.option("--area", required=True, help="Area code (E06000001) or unambiguous name (Hartlepool).")
+@click.option(
+    "--area", multiple=True, help="Area code (E06000001) or unambiguous name (Hartlepool); give it again for more."
+)
+@click.option("--all", "all_areas", is_flag=True, help="Build every authority (the national run).")
+@click.option("--region", help="Build every authority in this region (code such as E12000001, or name).")
+@click.option("--jobs", type=click.IntRange(min=1), help="Areas built at once (default: the number of CPUs).")
+@click.option("--force", is_flag=True, help="Rebuild every selected area, even those whose inputs are unchanged.")
+@click.option(
+    "--previous",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Earlier edition folder to compare with (default: the latest earlier edition in --out).",
+)
+@click.option("--scheduler", callback=_parse_scheduler, help="Dask scheduler address tcp://HOST:PORT to build on.")
 @click.option("--data", type=click.Path(path_type=Path), multiple=True, help=DATA_HELP)
 @click.option("--specs", type=click.Path(path_type=Path), help=SPECS_HELP)
 @click.option("--layouts", type=click.Path(path_type=Path), help=LAYOUTS_HELP)
@@ -244,7 +266,13 @@ def demo_data(out: Path, specs: Path | None, seed: int | None) -> None:
 )
 @reports_errors
 def build(
-    area: str,
+    area: tuple[str, ...],
+    all_areas: bool,
+    region: str | None,
+    jobs: int | None,
+    force: bool,
+    previous: Path | None,
+    scheduler: str | None,
     data: tuple[Path, ...],
     specs: Path | None,
     layouts: Path | None,
@@ -257,13 +285,21 @@ def build(
     allow_empty: bool,
     brief: bool = False,
 ) -> None:
-    """Build the Health assets profile PDF of one authority and print its path.
+    """Build the Health assets profile PDF of one authority and print its path, or many at once.
+
+    With --all, --region or several --area options this is the national run: areas build in
+    parallel into OUT/EDITION/, only those whose inputs changed since the last run (see
+    manifest.json), with the "Find your area" page index.html, profiles.zip, changes.csv and
+    run.json. Exit status 1 if any area failed.
 
     \b
-    Example:
+    Examples:
       reportgen build --area Hartlepool --data fingertips-export.csv
+      reportgen build --all --data fingertips-export.csv --jobs 4
     """
     from .pipeline import BuildOptions, build_profile
+
+    batch = _batch_selection(area, all_areas, region, (jobs, force or None, previous, scheduler))
 
     options = BuildOptions(
         specs_dir=specs,
@@ -277,12 +313,38 @@ def build(
         allow_empty=allow_empty,
         brief=brief,
     )
-    result = build_profile(area, data or None, options)
+    if batch is not None:
+        _national_run(batch, data or None, options, jobs, force, previous, scheduler)
+        return
+    result = build_profile(area[0], data or None, options)
     for warning in result.warnings:
         click.echo(str(warning), err=True)
     click.echo(str(result.path))
     if result.brief_path is not None:
         click.echo(str(result.brief_path))
+
+
+def _batch_selection(area: tuple[str, ...], all_areas: bool, region: str | None, batch_options: tuple):
+    """The national run's selection, or None for the single-area build; usage errors exit 2."""
+    from .national import Selection
+
+    chosen = [name for name, given in (("--all", all_areas), ("--region", region), ("--area", area)) if given]
+    if not chosen:
+        raise click.UsageError("Say which areas to build: --area CODE_OR_NAME (repeatable), --region NAME or --all.")
+    if len(chosen) > 1:
+        raise click.UsageError(f"Use only one of {' and '.join(chosen)}.")
+    if len(area) == 1 and not any(option is not None for option in batch_options):
+        return None
+    return Selection(all=all_areas, region=region, areas=area)
+
+
+def _national_run(selection, data, options, jobs, force, previous, scheduler) -> None:
+    from .national import RunSettings, default_jobs, run_national
+
+    settings = RunSettings(jobs=jobs or default_jobs(), force=force, previous=previous, scheduler=scheduler)
+    report = run_national(selection, data, options, settings, progress_stream=sys.stderr)
+    click.echo(report.summary())
+    sys.exit(1 if report.failed else 0)
 
 
 def _parse_codes(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[str, ...] | None:

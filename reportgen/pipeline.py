@@ -35,6 +35,7 @@ from .data import (
 from .demo import DEFAULT_SEED, demo_csv_text, generate_demo_frame, write_demo_data
 from .derive import derive_series
 from .errors import DataError, OutputError, Problem, RenderError, SpecError
+from .fingerprint import inputs_sha256
 from .geography import Area, area_kind, load_geography
 from .output import check_folder, edition_problem, is_ons_code, neutralise_text, reserve, workbook_bytes
 from .periods import parse_period
@@ -288,7 +289,7 @@ def make_document(
     edition, data_date = edition_and_date(data, specs, options)
     search_path = layout_search_path(options.layouts_dir, default_layouts_dir())
     theme = load_theme(search_path, options.palette)
-    provenance = provenance_record(area, data, specs, search_path, edition, data_date)
+    provenance = area_provenance(area, specs, data, table, options, changes)
     inputs = ProfileInputs(
         area=area,
         specs=tuple(specs),
@@ -320,7 +321,7 @@ def make_document(
             "Source",
         ),
     )
-    identifier = hashlib.sha256(f"{area.code}|{edition}|{data.sha256}".encode()).hexdigest()[:32]
+    identifier = provenance["inputs_sha256"][:32]
     context = profile_context(plan, images)
     return ProfileDocument(area, edition, data_date, search_path, context, attachments, identifier)
 
@@ -454,11 +455,30 @@ def provenance_record(
         "edition": edition,
         "data_date": data_date.isoformat(),
         "data_file": Path(data.path).name if data.path != EMBEDDED_DEMO_LABEL else data.path,
-        "data_sha256": data.sha256,
         "synthetic_data": "yes" if data.synthetic else "no",
         "specs_sha256": _hash_files([(Path(s.path).name, Path(s.path)) for s in specs]),
         "layouts_sha256": _hash_files(_layout_files(search_path)),
     }
+
+
+def area_provenance(
+    area: Area,
+    specs: list[IndicatorSpec],
+    data: IndicatorData,
+    table: pd.DataFrame,
+    options: BuildOptions,
+    changes: dict | None = None,
+) -> dict[str, str]:
+    """The provenance record of one area's profile, with ``inputs_sha256``: the hash of what it depends on.
+
+    Nothing here describes the whole data file, so an area whose inputs did not change gets the
+    same bytes however the rest of the file changed (incremental national runs rely on this).
+    """
+    edition, data_date = edition_and_date(data, specs, options)
+    search_path = layout_search_path(options.layouts_dir, default_layouts_dir())
+    record = provenance_record(area, data, specs, search_path, edition, data_date)
+    settings = {"author": options.author or DEFAULT_AUTHOR, "palette": options.palette, "changes": changes}
+    return {**record, "inputs_sha256": inputs_sha256(table, area, record, settings)}
 
 
 def load_comparator(path: Path) -> ComparatorGroup:

@@ -16,7 +16,7 @@ OWNERS = {
 # A stage may import only stages to its left (and the shared modules).
 ORDER = [
     "specs", "geography", "data", "derive", "stats", "sources", "demo", "view", "compose", "charts", "context", "theme", "render", "pdfcheck",
-    "pipeline", "cli", "bench", "__main__",
+    "fingerprint", "changes", "site", "pipeline", "national", "cli", "bench", "national_bench", "__main__",
 ]  # fmt: skip
 SHARED = {"errors", "models", "assets", "formatting", "periods", "narrative", "output", "yamlsafe", "__init__"}
 

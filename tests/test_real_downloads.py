@@ -266,5 +266,7 @@ def test_build_from_a_folder_of_files_records_the_combined_hash(runner, demo_csv
     with pikepdf.open(Path(result.stdout.strip())) as pdf:
         provenance = json.loads(pdf.attachments["provenance.json"].get_file().read_bytes())
     hashes = sorted(hashlib.sha256(p.read_bytes()).hexdigest() for p in parts)
-    assert provenance["data_sha256"] == hashlib.sha256("\n".join(hashes).encode()).hexdigest()
-    assert provenance["data_file"] == "a.csv, b.csv"
+    from reportgen.data import load_data_files
+
+    assert load_data_files([folder]).sha256 == hashlib.sha256("\n".join(hashes).encode()).hexdigest()
+    assert provenance["data_file"] == "a.csv, b.csv" and len(provenance["inputs_sha256"]) == 64

@@ -1,0 +1,269 @@
+"""The national run: selection, parallel build, incremental rebuilds, failures, kills, edition files."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import pikepdf
+import pytest
+from national_helpers import HARTLEPOOL, HULL, MIDDLESBROUGH, change_value, edition_files, small_inputs
+
+from reportgen import national
+from reportgen.cli import cli
+from reportgen.errors import ReportgenError
+from reportgen.national import (
+    AreaResult,
+    EditionLock,
+    Progress,
+    sweep_stale_temporaries,
+)
+from reportgen.site import data_csv, write_zip
+
+THREE = ["--area", HARTLEPOOL, "--area", MIDDLESBROUGH, "--area", HULL]
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory) -> tuple[Path, Path]:
+    return small_inputs(tmp_path_factory.mktemp("national"))
+
+
+def build(runner, specs: Path, data: Path, out: Path, *extra: str):
+    args = ["build", *extra, "--specs", str(specs), "--data", str(data), "--out", str(out)]
+    return runner.invoke(cli, args, catch_exceptions=False)
+
+
+def run_json(folder: Path) -> dict:
+    return json.loads((folder / "run.json").read_text(encoding="utf-8"))
+
+
+# --------------------------------------------------------------------------- options
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        ([], "Say which areas to build"),
+        (["--all", "--region", "North East"], "Use only one of --all and --region"),
+        (["--all", "--jobs", "0"], "--jobs"),
+        (["--all", "--scheduler", "localhost:8786"], "tcp://HOST:PORT"),
+    ],
+)
+def test_bad_options_are_usage_errors(runner, args, message):
+    result = runner.invoke(cli, ["build", *args])
+    assert result.exit_code == 2
+    assert message in result.output
+
+
+def test_unknown_region_is_a_clear_error(runner, inputs, tmp_path):
+    specs, data = inputs
+    result = build(runner, specs, data, tmp_path, "--region", "Atlantis")
+    assert result.exit_code == 1
+    assert "Unknown region 'Atlantis'" in result.output and "E12000001 North East" in result.output
+    assert not list(tmp_path.rglob("*.pdf"))
+
+
+def test_previous_folder_without_a_benchmark_table_is_a_clear_error(runner, inputs, tmp_path):
+    specs, data = inputs
+    (tmp_path / "old").mkdir()
+    result = build(runner, specs, data, tmp_path / "out", "--area", HARTLEPOOL, "--previous", str(tmp_path / "old"))
+    assert result.exit_code == 1
+    assert "no benchmark.csv there" in result.output
+
+
+# --------------------------------------------------------------------------- whole runs (slow)
+
+
+@pytest.mark.slow
+def test_incremental_rebuilds_only_what_changed_and_matches_a_full_rebuild(runner, inputs, tmp_path, monkeypatch):
+    specs, data = inputs
+    # Workers retire after one area here, so the first run goes through two pools of workers.
+    monkeypatch.setattr(national, "MAX_TASKS_PER_CHILD", 1)
+    out = tmp_path / "incremental"
+    first = build(runner, specs, data, out, *THREE, "--jobs", "2")
+    assert first.exit_code == 0, first.output
+    folder = out / "2024"
+    assert run_json(folder)["built"] == sorted([HARTLEPOOL, MIDDLESBROUGH, HULL])
+    manifest = json.loads((folder / "manifest.json").read_text())
+    for code, entry in manifest["areas"].items():
+        for name, sha in entry["files"].items():
+            assert name.startswith(code) and hashlib.sha256((folder / name).read_bytes()).hexdigest() == sha
+
+    again = build(runner, specs, data, out, *THREE, "--jobs", "2")
+    assert again.exit_code == 0 and "0 built, 3 unchanged" in again.output
+    assert "Nothing to rebuild" in again.output
+
+    # One authority's value changes (same file name, so only the values differ): it and the other
+    # North East authority, whose chart shows it, rebuild; Hull, in another region, does not.
+    changed = tmp_path / "changed" / data.name
+    changed.parent.mkdir()
+    change_value(data, changed, HARTLEPOOL, "2021/22", 0.0004)
+    before = edition_files(folder)
+    third = build(runner, specs, changed, out, *THREE, "--jobs", "2")
+    assert third.exit_code == 0, third.output
+    report = run_json(folder)
+    assert report["built"] == [HARTLEPOOL, MIDDLESBROUGH] and report["unchanged"] == [HULL]
+    after = edition_files(folder)
+    hull_pdf = next(n for n in after if n.startswith(HULL) and n.endswith(".pdf"))
+    assert after[hull_pdf] == before[hull_pdf]
+    hartlepool_pdf = next(n for n in after if n.startswith(HARTLEPOOL) and n.endswith(".pdf"))
+    assert after[hartlepool_pdf] != before[hartlepool_pdf]
+
+    # The invariant: every file, rebuilt or not, is byte-identical to a full rebuild's.
+    full = tmp_path / "full"
+    forced = build(runner, specs, changed, full, *THREE, "--jobs", "1", "--force")
+    assert forced.exit_code == 0, forced.output
+    assert edition_files(full / "2024") == after
+
+    # A damaged output is noticed through its recorded SHA-256 and rebuilt.
+    (folder / hull_pdf).write_bytes(after[hull_pdf][:1000])
+    fourth = build(runner, specs, changed, out, *THREE, "--jobs", "2")
+    assert fourth.exit_code == 0 and run_json(folder)["built"] == [HULL]
+    assert (folder / hull_pdf).read_bytes() == after[hull_pdf]
+
+
+@pytest.mark.slow
+def test_one_failing_area_is_reported_and_the_others_are_built(runner, inputs, tmp_path):
+    specs, data = inputs
+    layouts = tmp_path / "layouts"
+    layouts.mkdir()
+    # A layout whose template fails for one area only (an undefined attribute of an undefined value).
+    template = (Path(__file__).resolve().parents[1] / "layouts" / "profile.html.j2").read_text(encoding="utf-8")
+    broken = template.replace(
+        "{% block body %}", "{% block body %}{% if area.code == 'E06000002' %}{{ area.no_such.thing }}{% endif %}"
+    )
+    assert broken != template
+    (layouts / "profile.html.j2").write_text(broken, encoding="utf-8")
+    out = tmp_path / "out"
+    result = build(runner, specs, data, out, "--area", HARTLEPOOL, "--area", MIDDLESBROUGH, "--layouts", str(layouts))
+    assert result.exit_code == 1
+    assert "1 built, 0 unchanged, 1 failed" in result.output
+    assert f"FAILED {MIDDLESBROUGH} Middlesbrough:" in result.output
+    folder = out / "2024"
+    report = run_json(folder)
+    assert report["status"] == "failed" and report["built"] == [HARTLEPOOL]
+    assert report["failed"][0]["area_code"] == MIDDLESBROUGH and "no_such" in report["failed"][0]["reason"]
+    assert (folder / f"{HARTLEPOOL}-hartlepool.pdf").is_file()
+    assert not list(folder.glob(f"{MIDDLESBROUGH}*.pdf"))
+    assert not [p for p in folder.iterdir() if p.name.endswith(".tmp")]
+
+
+def _complete_pdf(path: Path) -> bool:
+    try:
+        with pikepdf.open(path) as pdf:
+            return len(pdf.pages) > 0
+    except pikepdf.PdfError:
+        return False
+
+
+@pytest.mark.slow
+def test_a_killed_run_leaves_only_whole_files_and_a_rerun_completes(inputs, tmp_path):
+    specs, data = inputs
+    out = tmp_path / "out"
+    folder = out / "2024"
+    codes = [HARTLEPOOL, MIDDLESBROUGH, HULL, "E06000003"]
+    command = [sys.executable, "-m", "reportgen", "build", "--specs", str(specs), "--data", str(data)]
+    command += ["--out", str(out), "--jobs", "2"] + [arg for code in codes for arg in ("--area", code)]
+    process = subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 300
+        while not list(folder.glob("*.pdf")):
+            assert process.poll() is None, "the run ended before any profile was written"
+            assert time.monotonic() < deadline, "no profile written within 300 s"
+            time.sleep(0.05)
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    written = list(folder.glob("*.pdf"))
+    assert written and len(written) < len(codes) + 1
+    assert all(_complete_pdf(p) for p in written), "a truncated PDF was left"
+    if (folder / "manifest.json").exists():
+        json.loads((folder / "manifest.json").read_text(encoding="utf-8"))  # whole, not truncated
+
+    rerun = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert rerun.returncode == 0, rerun.stderr + rerun.stdout
+    report = run_json(folder)
+    assert sorted(report["built"] + report["unchanged"]) == sorted(codes)
+    assert report["unchanged"], "areas finished before the kill should not be rebuilt"
+    assert len(list(folder.glob("*.pdf"))) == len(codes) and all(_complete_pdf(p) for p in folder.glob("*.pdf"))
+    assert not [p.name for p in folder.iterdir() if p.name.endswith(".tmp")]
+
+
+# --------------------------------------------------------------------------- parts (fast)
+
+
+def test_stale_temporaries_are_swept_and_other_files_kept(tmp_path):
+    (tmp_path / ".E06000001-hartlepool.pdf.k2j3.tmp").write_bytes(b"%PDF-partial")
+    (tmp_path / ".E06000002.x8a1.tmp").mkdir()
+    (tmp_path / ".E06000002.x8a1.tmp" / "inner.pdf").write_bytes(b"x")
+    (tmp_path / "E06000001-hartlepool.pdf").write_bytes(b"%PDF-whole")
+    (tmp_path / "notes.tmp").write_bytes(b"not ours: no leading dot")
+    assert sweep_stale_temporaries(tmp_path) == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["E06000001-hartlepool.pdf", "notes.tmp"]
+
+
+def test_a_second_run_on_the_same_edition_folder_is_refused(tmp_path):
+    with EditionLock(tmp_path):
+        with pytest.raises(ReportgenError, match="Another reportgen run is writing"):
+            with EditionLock(tmp_path):
+                pass
+    with EditionLock(tmp_path):  # released with the first run
+        pass
+
+
+def test_progress_is_a_bar_on_a_terminal_and_plain_lines_otherwise():
+    bar = io.StringIO()
+    progress = Progress(2, bar, tty=True)
+    progress.update(AreaResult("E06000001", seconds=1.0), "Hartlepool")
+    progress.update(AreaResult("E06000002", error="template failed"), "Middlesbrough")
+    assert "\r[" in bar.getvalue() and "1/2 done, 0 failed, ETA" in bar.getvalue()
+    assert "2/2 done, 1 failed" in bar.getvalue() and bar.getvalue().endswith("\n")
+    log = io.StringIO()
+    progress = Progress(2, log, tty=False)
+    progress.update(AreaResult("E06000001", seconds=1.25), "Hartlepool")
+    progress.update(AreaResult("E06000002", error="template failed"), "Middlesbrough")
+    assert log.getvalue().splitlines() == [
+        "[1/2] E06000001 Hartlepool: built in 1.2 s",
+        "[2/2] E06000002 Middlesbrough: FAILED: template failed",
+    ]
+
+
+def test_profiles_zip_is_sorted_with_fixed_timestamps_and_the_same_bytes_each_time(tmp_path):
+    (tmp_path / "E06000002-b.pdf").write_bytes(b"%PDF-b")
+    (tmp_path / "E06000001-a.pdf").write_bytes(b"%PDF-a")
+    manifest = {
+        "areas": {
+            "E06000002": {"files": {"E06000002-b.pdf": ""}},
+            "E06000001": {"files": {"E06000001-a.pdf": ""}},
+        }
+    }
+    first = write_zip(tmp_path, manifest).read_bytes()
+    os.utime(tmp_path / "E06000001-a.pdf", (0, 0))
+    assert write_zip(tmp_path, manifest).read_bytes() == first
+    with zipfile.ZipFile(tmp_path / "profiles.zip") as archive:
+        assert archive.namelist() == ["E06000001-a.pdf", "E06000002-b.pdf"]
+        assert {i.date_time for i in archive.infolist()} == {(1980, 1, 1, 0, 0, 0)}
+        assert archive.read("E06000002-b.pdf") == b"%PDF-b"
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_data_csv_cells_cannot_run_as_formulas():
+    import pandas as pd
+
+    rows = pd.DataFrame(
+        {"area_name": ['=HYPERLINK("http://x")', "+1", "@SUM(A1)", "Hartlepool"], "value": [1.5, None, -2.0, 3.0]}
+    )
+    text = data_csv(rows).decode("utf-8").splitlines()
+    assert text[0] == "area_name,value"
+    assert text[1] == '"\'=HYPERLINK(""http://x"")",1.5'
+    assert text[2] == "'+1,"
+    assert text[3] == "'@SUM(A1),'-2.0"
+    assert text[4] == "Hartlepool,3.0"

@@ -1,0 +1,163 @@
+"""The "Find your area" page in a real browser: Debian's chromium, headless, driven by Playwright.
+
+The page is opened from the file system, filtered by typing, used with the keyboard, followed to a
+PDF, and checked with axe-core (shipped in the axe-playwright-python wheel). Where the browser
+cannot start, these tests fail with the reason: they never pass by skipping.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pikepdf
+import pytest
+from national_helpers import HARTLEPOOL, HULL, small_inputs
+
+from reportgen.cli import cli
+
+CHROMIUM = os.environ.get("REPORTGEN_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SEARCH_LABEL = "Search by authority name or code"
+
+
+@pytest.fixture(scope="module")
+def edition(tmp_path_factory) -> Path:
+    """An edition folder built by a real national run of two authorities in two regions."""
+    from click.testing import CliRunner
+
+    root = tmp_path_factory.mktemp("site")
+    specs, data = small_inputs(root / "inputs")
+    args = ["build", "--area", HARTLEPOOL, "--area", HULL, "--jobs", "1", "--specs", str(specs), "--data", str(data)]
+    result = CliRunner().invoke(cli, [*args, "--out", str(root / "out")], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return root / "out" / "2024"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError as exc:
+        pytest.fail(f"Playwright is not installed ({exc}); run: pip install -e '.[test]'")
+    if not Path(CHROMIUM).is_file():
+        pytest.fail(f"{CHROMIUM} not found; install Debian's chromium (make test does: apt-get install chromium)")
+    with sync_playwright() as playwright:
+        try:
+            chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        except Exception as exc:  # noqa: BLE001 - report why the browser cannot start
+            pytest.fail(f"chromium at {CHROMIUM} could not start: {exc}")
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, edition):
+    context = browser.new_context()
+    page = context.new_page()
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    page.goto((edition / "index.html").as_uri())
+    page.requested = requested
+    yield page
+    context.close()
+
+
+def visible_areas(page) -> list[str]:
+    return [text.strip() for text in page.locator("li.area:visible h3").all_inner_texts()]
+
+
+def test_the_page_lists_every_authority_by_region_and_loads_nothing_from_outside(page, edition):
+    assert page.title() == "Find your area: Health assets profiles, edition 2024"
+    assert page.locator("h1").inner_text() == "Find your area"
+    regions = page.locator("section.region h2").all_inner_texts()
+    assert regions == ["North East", "Yorkshire and The Humber"]
+    assert visible_areas(page) == ["Hartlepool E06000001", "Kingston upon Hull, City of E06000010"]
+    assert page.locator("#status").inner_text() == "2 authorities listed."
+    assert all(url.startswith(("file:", "data:")) for url in page.requested), page.requested
+    for landmark in ("banner", "main", "contentinfo", "search"):
+        assert page.get_by_role(landmark).count() == 1, landmark
+
+
+def test_typing_part_of_a_name_or_code_filters_the_list_and_announces_the_count(page):
+    search = page.get_by_label(SEARCH_LABEL)
+    assert search.get_attribute("type") == "search"
+    search.press_sequentially("HART")
+    assert visible_areas(page) == ["Hartlepool E06000001"]
+    assert page.locator("section.region:visible h2").all_inner_texts() == ["North East"]
+    page.wait_for_function("document.getElementById('status').textContent.includes('match')")
+    assert page.locator("#status").inner_text() == "1 authority matches \u201cHART\u201d."
+    search.fill("e06000010")
+    assert visible_areas(page) == ["Kingston upon Hull, City of E06000010"]
+    search.fill("nowhere")
+    assert visible_areas(page) == []
+    page.wait_for_function("document.getElementById('status').textContent.startsWith('No authority')")
+    search.fill("")
+    assert len(visible_areas(page)) == 2
+
+
+def test_keyboard_skip_link_and_focus_order(page):
+    page.keyboard.press("Tab")
+    focused = page.evaluate("document.activeElement.textContent")
+    assert focused == "Skip to the list of areas"
+    box = page.evaluate("JSON.stringify(document.activeElement.getBoundingClientRect())")
+    assert '"x":0' in box.replace(" ", "")  # shown on screen when focused
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "main"
+    page.keyboard.press("Tab")  # the zip link
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "q"
+    outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert outline == "solid"
+
+
+def test_following_a_profile_link_opens_the_existing_pdf(page, edition):
+    page.get_by_label(SEARCH_LABEL).fill("hartlepool")
+    link = page.get_by_role("link", name="Full profile for Hartlepool")
+    assert "PDF, " in link.locator("xpath=..").inner_text()
+    link.click()
+    page.wait_for_url("**/E06000001-hartlepool.pdf")
+    target = Path(page.url.removeprefix("file://"))
+    assert target == edition / "E06000001-hartlepool.pdf"
+    with pikepdf.open(target) as pdf:
+        assert len(pdf.pages) > 1
+
+
+def test_data_links_point_at_existing_csv_files(page, edition):
+    hrefs = page.locator("a[href$='-data.csv']").evaluate_all("links => links.map(a => a.getAttribute('href'))")
+    assert sorted(hrefs) == ["E06000001-hartlepool-data.csv", "E06000010-kingston-upon-hull-city-of-data.csv"]
+    assert all((edition / h).read_text(encoding="utf-8").startswith("indicator_id,") for h in hrefs)
+
+
+def test_without_javascript_the_full_list_is_shown(browser, edition):
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto((edition / "index.html").as_uri())
+    assert len(visible_areas(page)) == 2
+    assert not page.get_by_label(SEARCH_LABEL).is_visible()  # no search box that would do nothing
+    context.close()
+
+
+def test_axe_finds_no_serious_or_critical_violations(page):
+    from axe_playwright_python.sync_playwright import Axe
+
+    axe = Axe()
+    for state in ("", "hart", "nowhere"):
+        page.get_by_label(SEARCH_LABEL).fill(state)
+        results = axe.run(
+            page,
+            options={
+                "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21aa", "wcag22aa", "best-practice"]}
+            },
+        )
+        violations = results.response["violations"]
+        bad = [(v["id"], v["impact"], v["help"]) for v in violations if v["impact"] in ("serious", "critical")]
+        assert bad == [], f"filter {state!r}: {bad}"
+        assert results.response["passes"], "axe ran no checks"
