@@ -472,7 +472,7 @@ def _execute(folder, todo, job, manifest, settings, report, progress_stream) -> 
 
 def _with_data_csv(result: AreaResult, area: Area, table: pd.DataFrame) -> AreaResult:
     """Add the area's data CSV (its benchmark rows, which its dependency hash covers) to its files."""
-    profile = next(name for name in sorted(result.files) if name.endswith(".pdf"))
+    profile = next(n for n in sorted(result.files) if n.endswith(".pdf") and not n.endswith(site.BRIEF_SUFFIX))
     rows = table[table["area_code"] == area.code]
     files = {**result.files, site.data_csv_name(profile): site.data_csv(rows)}
     return dataclasses.replace(result, files=files)

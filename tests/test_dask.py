@@ -30,7 +30,8 @@ def test_a_dask_cluster_builds_the_same_bytes_as_a_local_run(runner, tmp_path):
     assert "3 built" in remote.output
 
     local_files = edition_files(tmp_path / "local" / "2024")
-    assert len([n for n in local_files if n.endswith(".pdf")]) == 3
+    assert len([n for n in local_files if n.endswith(".pdf")]) == 6  # a full profile and a brief per area
+    assert len([n for n in local_files if n.endswith("-brief.pdf")]) == 3
     assert edition_files(tmp_path / "dask" / "2024") == local_files
     manifests = [json.loads((tmp_path / f / "2024" / "manifest.json").read_text()) for f in ("local", "dask")]
     assert manifests[0] == manifests[1]

@@ -183,7 +183,7 @@ def test_a_killed_run_leaves_only_whole_files_and_a_rerun_completes(inputs, tmp_
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
     written = list(folder.glob("*.pdf"))
-    assert written and len(written) < len(codes) + 1
+    assert written and len(written) < 2 * len(codes) + 1
     assert all(_complete_pdf(p) for p in written), "a truncated PDF was left"
     if (folder / "manifest.json").exists():
         json.loads((folder / "manifest.json").read_text(encoding="utf-8"))  # whole, not truncated
@@ -193,7 +193,8 @@ def test_a_killed_run_leaves_only_whole_files_and_a_rerun_completes(inputs, tmp_
     report = run_json(folder)
     assert sorted(report["built"] + report["unchanged"]) == sorted(codes)
     assert report["unchanged"], "areas finished before the kill should not be rebuilt"
-    assert len(list(folder.glob("*.pdf"))) == len(codes) and all(_complete_pdf(p) for p in folder.glob("*.pdf"))
+    assert len(list(folder.glob("*-brief.pdf"))) == len(codes)
+    assert len(list(folder.glob("*.pdf"))) == 2 * len(codes) and all(_complete_pdf(p) for p in folder.glob("*.pdf"))
     assert not [p.name for p in folder.iterdir() if p.name.endswith(".tmp")]
 
 
