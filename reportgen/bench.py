@@ -204,7 +204,7 @@ def profile_stages(area_text: str, csv_path: Path, options) -> tuple[Stopwatch, 
         )  # fmt: skip
         plan = plan_profile(inputs)
     with clock("charts"):
-        images = draw_charts(plan.spines, plan.bars, plan.trends, theme)
+        images = draw_charts(plan.spines, plan.trends, theme)
     with clock("HTML (templates)"):
         html = render_html(make_environment(search_path), "profile.html.j2", profile_context(plan, images))
     engine: dict[str, float] = {}
