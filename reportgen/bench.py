@@ -184,6 +184,7 @@ def profile_stages(area_text: str, csv_path: Path, options) -> tuple[Stopwatch, 
     from .context import profile_context
     from .render import html_to_pdf, layout_search_path, make_environment, render_html
     from .theme import load_theme
+    from .view import load_wording
 
     clock = Stopwatch()
     with clock("load (specs, data, area)"):
@@ -200,11 +201,11 @@ def profile_stages(area_text: str, csv_path: Path, options) -> tuple[Stopwatch, 
         inputs = ProfileInputs(
             area=area, specs=tuple(specs), table=table, theme=theme, edition=edition, data_date=data_date,
             author=p.DEFAULT_AUTHOR, synthetic=data.synthetic, version=p.__version__,
-            data_label=Path(data.path).name, provenance=provenance,
+            data_label=Path(data.path).name, provenance=provenance, wording=load_wording(search_path),
         )  # fmt: skip
         plan = plan_profile(inputs)
     with clock("charts"):
-        images = draw_charts(plan.spines, plan.bars, plan.trends, theme)
+        images = draw_charts(plan.spines, plan.trends, theme)
     with clock("HTML (templates)"):
         html = render_html(make_environment(search_path), "profile.html.j2", profile_context(plan, images))
     engine: dict[str, float] = {}

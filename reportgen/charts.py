@@ -1,14 +1,24 @@
-"""Draw the profile's charts as small hand-written vector SVGs (text stays text, in the shipped font).
+"""Draw the profile's charts as small vector SVGs (text stays text, in the shipped font).
 
-matplotlib supplies the trend axis ticks only; spines and trends are a few dozen SVG elements each,
-which WeasyPrint lays out and draws far faster than full matplotlib figures.
+Trend charts are matplotlib figures (object API, one reusable figure per process) tidied to a few
+dozen SVG elements; spines are six hand-written SVG shapes. Both are cheap for WeasyPrint to draw.
 """
 
 from __future__ import annotations
 
-from html import escape
+import io
+import re
+import xml.etree.ElementTree as ET
+from functools import lru_cache
 
 import matplotlib as mpl
+import numpy as np
+from matplotlib import font_manager
+from matplotlib.backends.backend_svg import FigureCanvasSVG
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.markers import MarkerStyle
+from matplotlib.path import Path
 from matplotlib.ticker import MaxNLocator
 
 from .models import ChartImage, SpineChart, Theme, TrendChart
@@ -66,16 +76,6 @@ def draw_spine(chart: SpineChart, theme: Theme) -> ChartImage:
     return ChartImage(chart.key, svg, chart.alt, width, height)
 
 
-FONT_UNITS = CHART_FONT_PT * 25.4 / 72 * 10  # 7.5 pt in tenths of a millimetre
-
-
-def _text(x: float, y: float, text: str, theme: Theme, anchor: str = "middle", extra: str = "") -> str:
-    return (
-        f'<text x="{x:.1f}" y="{y:.1f}" font-family="{escape(theme.font_family)}" font-size="{FONT_UNITS:.2f}" '
-        f'fill="{INK}" text-anchor="{anchor}"{extra}>{escape(text)}</text>'
-    )
-
-
 def _y_ticks(values: list[float]) -> tuple[float, float, list[float]]:
     low, high = min(values), max(values)
     pad = (high - low) * 0.15 or abs(high) * 0.05 or 1.0
@@ -83,102 +83,230 @@ def _y_ticks(values: list[float]) -> tuple[float, float, list[float]]:
     return low - pad, high + pad, ticks
 
 
+@lru_cache(maxsize=8)
+def _register_fonts(files: tuple[str, ...]) -> None:
+    for path in files:
+        font_manager.fontManager.addfont(path)
+
+
+def _style(theme: Theme) -> dict:
+    _register_fonts(theme.font_files)
+    return {
+        "svg.fonttype": "none",  # text stays text, in the shipped font named in the SVG
+        "svg.hashsalt": "reportgen",  # deterministic ids
+        "font.family": theme.font_family,
+        "font.size": CHART_FONT_PT,
+        "text.color": INK,
+        "text.parse_math": False,  # '$' in names is never read as mathematics
+        "path.simplify": False,
+        "lines.solid_joinstyle": "miter",  # explicit joins: the SVG needs no <style> block
+        "lines.dash_joinstyle": "miter",
+        "lines.dash_capstyle": "butt",
+        "lines.solid_capstyle": "butt",
+    }
+
+
+PT = 72 / 25.4  # points per millimetre
+# The plot area inside the 68 x 40 mm figure, as figure fractions (left, bottom, width, height).
+TREND_AXES = (12.0 / 68, 9.5 / 40, 53.5 / 68, 23.5 / 40)
+
+
+class _TrendCanvas:
+    """One reusable matplotlib figure per process and theme: fixed artists whose data change per chart.
+
+    Seven artists carry the data (grid, axis, England line with its markers, area line, confidence
+    intervals, area markers); the labels are the only artists made per chart.
+    """
+
+    def __init__(self) -> None:
+        width, height = TREND_SIZE_MM
+        self.fig = Figure(figsize=(width * MM, height * MM))
+        FigureCanvasSVG(self.fig)
+        self.fig.patch.set_visible(False)
+        ax = self.ax = self.fig.add_axes(TREND_AXES)
+        ax.set_axis_off()
+        ax.patch.set_visible(False)
+        self.grid = self._line(color="#E3E3E3", linewidth=0.5, zorder=1)
+        self.axis = self._line(color="#6B6B6B", linewidth=0.5, zorder=1.1)
+        self.england = self._line(linewidth=1.0, linestyle=(0, (2.9, 2.0)), marker="o", markersize=3.4,
+                                  markeredgewidth=0)  # fmt: skip
+        self.area = self._line(linewidth=1.1)
+        self.ci = self._line(color=INK, linewidth=0.6, zorder=2.2)
+        self.markers = ax.scatter([], [], s=TREND_MARKER_PT**2, edgecolors=INK, linewidths=0.6, zorder=3)
+        self.markers.set_joinstyle("miter")
+        self.markers.set_clip_on(False)
+        self.legend_england = self._legend_line(0.5 - 24 / 68, dashed=True)
+        self.legend_area = self._legend_line(0.5 - 2 / 68, dashed=False)
+        self.texts: list = []
+
+    def _line(self, **style) -> Line2D:
+        line = Line2D([], [], **style)
+        line.set_clip_on(False)
+        self.ax.add_line(line)
+        return line
+
+    def _legend_line(self, start: float, dashed: bool) -> Line2D:
+        y = 1 - 2.1 / 40
+        style = {"linestyle": (0, (2.9, 2.0)), "linewidth": 1.0} if dashed else {"linewidth": 1.1}
+        line = Line2D([start, start + 6 / 68], [y, y], transform=self.fig.transFigure, **style)
+        self.fig.add_artist(line)
+        return line
+
+
+_CANVASES: dict[tuple, _TrendCanvas] = {}
+
+
+def _trend_canvas(theme: Theme) -> _TrendCanvas:
+    key = (theme.font_family, theme.font_files)
+    if key not in _CANVASES:
+        with mpl.rc_context(_style(theme)):
+            _CANVASES[key] = _TrendCanvas()
+    return _CANVASES[key]
+
+
+TREND_MARKER_PT = 6.6  # the area's markers; their shapes read in greyscale
+_MARKER_PATHS: dict[str, Path] = {}
+
+
+def _marker_path(shape: str) -> Path:
+    """A marker's unit outline, as ``scatter`` makes it (one path per shape, cached)."""
+    if shape not in _MARKER_PATHS:
+        style = MarkerStyle(shape)
+        _MARKER_PATHS[shape] = style.get_path().transformed(style.get_transform())
+    return _MARKER_PATHS[shape]
+
+
 def draw_trend(chart: TrendChart, theme: Theme) -> ChartImage:
-    """The area's values with confidence intervals, and England's, over the periods: a small hand-written
-    SVG (one element per line, marker and label; text stays text in the shipped font)."""
+    """The area's values with confidence intervals, and England's, over the periods, drawn by matplotlib
+    (one reusable figure; one artist per series) as a small SVG whose text stays text in the shipped font."""
+    canvas = _trend_canvas(theme)
+    with mpl.rc_context(_style(theme)):
+        _fill_trend(canvas, chart, theme)
+        buffer = io.StringIO()
+        canvas.fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None, "Format": None,
+                                                           "Type": None}, transparent=True)  # fmt: skip
     width, height = TREND_SIZE_MM
-    palette = theme.palette
-    w, h = width * 10, height * 10
-    left, right, top, bottom = 120.0, w - 25, 70.0, h - 95
+    return ChartImage(chart.key, tidy_svg(buffer.getvalue(), chart.alt), chart.alt, width, height)
+
+
+def _fill_trend(canvas: _TrendCanvas, chart: TrendChart, theme: Theme) -> None:
+    palette, ax, n = theme.palette, canvas.ax, len(chart.points)
     values = [v for p in chart.points for v in (p.value, p.lower, p.upper, p.england) if v is not None]
     low, high, ticks = _y_ticks(values or [0.0, 1.0])
-    n = len(chart.points)
+    ax.set_xlim(0, n)
+    ax.set_ylim(low, high)
+    nan = float("nan")
+    canvas.grid.set_data([v for _ in ticks for v in (0, n, nan)], [v for t in ticks for v in (t, t, nan)])
+    canvas.axis.set_data([0, n], [low, low])
+    england = [(i + 0.5, p.england) for i, p in enumerate(chart.points) if p.england is not None]
+    canvas.england.set_data([a for a, _ in england], [b for _, b in england])
+    canvas.england.set_color(palette.trend_england)
+    canvas.legend_england.set_color(palette.trend_england)
+    area = [(i + 0.5, p) for i, p in enumerate(chart.points) if p.value is not None]
+    canvas.area.set_data([a for a, _ in area], [p.value for _, p in area])
+    canvas.area.set_color(palette.accent)
+    canvas.legend_area.set_color(palette.accent)
+    ci = [(a, p) for a, p in area if p.lower is not None and p.upper is not None]
+    canvas.ci.set_data([v for a, _ in ci for v in (a, a, nan)], [v for _, p in ci for v in (p.lower, p.upper, nan)])
+    canvas.markers.set_paths([_marker_path(p.marker.shape) for _, p in area])
+    canvas.markers.set_offsets([(a, p.value) for a, p in area] or np.empty((0, 2)))
+    canvas.markers.set_facecolors([p.marker.colour for _, p in area])
+    _trend_labels(canvas, chart, ticks, n)
 
-    def x(i: int) -> float:
-        return left + (right - left) * (i + 0.5) / n
 
-    def y(v: float) -> float:
-        return bottom - (bottom - top) * (v - low) / (high - low)
-
-    parts = [f'<line x1="{left}" y1="{bottom}" x2="{right}" y2="{bottom}" stroke="#6B6B6B" stroke-width="1.8"/>']
-    for t in ticks:
-        parts.append(
-            f'<line x1="{left}" y1="{y(t):.1f}" x2="{right}" y2="{y(t):.1f}" stroke="#E3E3E3" stroke-width="1.8"/>'
-        )
-        parts.append(_text(left - 12, y(t) + FONT_UNITS * 0.35, _tick(t, ticks), theme, "end"))
-    parts.append(
-        _text(
-            28,
-            (top + bottom) / 2,
-            chart.axis_label,
-            theme,
-            "middle",
-            f' transform="rotate(-90 28 {(top + bottom) / 2:.1f})"',
-        )
-    )
+def _trend_labels(canvas: _TrendCanvas, chart: TrendChart, ticks: list[float], n: int) -> None:
+    for text in canvas.texts:
+        text.remove()
+    ax, fig = canvas.ax, canvas.fig
+    texts = [ax.text(-1.2 / 53.5, t, _tick(t, ticks), ha="right", va="center", transform=ax.get_yaxis_transform())
+             for t in ticks]  # fmt: skip
+    texts.append(fig.text(2.8 / 68, TREND_AXES[1] + TREND_AXES[3] / 2, chart.axis_label, rotation=90,
+                          ha="center", va="center"))  # fmt: skip
     rotate = n * max(len(p.period) for p in chart.points) > 26  # long period labels would touch
     for i, point in enumerate(chart.points):
-        if rotate:
-            parts.append(
-                _text(
-                    x(i), bottom + 32, point.period, theme, "end", f' transform="rotate(-30 {x(i):.1f} {bottom + 32})"'
-                )
-            )
-        else:
-            parts.append(_text(x(i), bottom + 32, point.period, theme))
-    parts += _trend_lines(chart, palette, x, y)
-    parts += _trend_legend(chart, theme, w, h)
-    svg = (
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}mm" height="{height}mm" viewBox="0 0 {w:g} {h:g}">'
-        + "".join(parts)
-        + "</svg>"
-    )
-    return ChartImage(chart.key, svg, chart.alt, width, height)
+        texts.append(ax.text(i + 0.5, -1.0 / 23.5, point.period, transform=ax.get_xaxis_transform(), va="top",
+                             ha="right" if rotate else "center", rotation=30 if rotate else 0,
+                             rotation_mode="anchor"))  # fmt: skip
+    y = 1 - 3.0 / 40
+    texts.append(fig.text(0.5 - 17 / 68, y, "England", ha="left", va="baseline"))
+    texts.append(fig.text(0.5 + 5 / 68, y, _plain(chart.area_name, 26), ha="left", va="baseline"))
+    canvas.texts = texts
+
+
+_SVG_NS = "http://www.w3.org/2000/svg"
+_XLINK = "{http://www.w3.org/1999/xlink}href"
+_NUMBER = re.compile(r"-?\d+\.\d{3,}")
+_NO_ROTATION = re.compile(r"^rotate\(-?0 [^)]*\)$")
+
+
+def tidy_svg(svg: str, title: str) -> str:
+    """Strip what WeasyPrint does not need from a matplotlib SVG: metadata, the style block, unused ids and
+    clip paths, wrapper groups; round coordinates to 0.01 pt; add the alternative text as ``<title>``."""
+    ET.register_namespace("", _SVG_NS)
+    ET.register_namespace("xlink", "http://www.w3.org/1999/xlink")
+    root = ET.fromstring(svg)
+    used = {el.get(_XLINK, "")[1:] for el in root.iter() if el.get(_XLINK)}
+    used |= {m.group(1) for el in root.iter() for m in [re.search(r"url\(#([^)]+)\)", el.get("clip-path", ""))] if m}
+    _tidy_children(root, used)
+    for key in ("width", "height", "viewBox"):
+        root.set(key, _round(root.get(key, "")))
+    title_el = ET.Element(f"{{{_SVG_NS}}}title")
+    title_el.text = title
+    root.insert(0, title_el)
+    return ET.tostring(root, encoding="unicode", short_empty_elements=True)
+
+
+def _round(text: str) -> str:
+    text = _NUMBER.sub(lambda m: f"{float(m[0]):.2f}".rstrip("0").rstrip("."), text)
+    return " ".join(text.split())
+
+
+_SVG_DEFAULTS = {"stroke-linejoin": "miter", "stroke-dashoffset": "0", "stroke-linecap": "butt"}
+
+
+def _style_to_attributes(element) -> None:
+    """``style="fill: #fff; stroke: #000"`` to presentation attributes, dropping SVG's defaults:
+    WeasyPrint reads attributes directly but runs its CSS parser on every style attribute."""
+    style = element.attrib.pop("style", None)
+    if not style:
+        return
+    for declaration in style.split(";"):
+        name, _, value = declaration.partition(":")
+        name, value = name.strip(), value.strip().strip("'")
+        if name and _SVG_DEFAULTS.get(name) != value:
+            element.set(name, value)
+
+
+def _tidy_children(parent, used: set[str]) -> None:
+    index = 0
+    while index < len(parent):
+        child = parent[index]
+        tag = child.tag.rsplit("}", 1)[-1]
+        if tag in ("metadata", "style") or (tag == "clipPath" and child.get("id") not in used):
+            del parent[index]
+            continue
+        if child.get("id") not in used:
+            child.attrib.pop("id", None)
+        for key in ("d", "x", "y", "transform", "points"):
+            if key in child.attrib:
+                child.set(key, _round(child.get(key)))
+        _style_to_attributes(child)
+        if _NO_ROTATION.match(child.get("transform", "")):
+            del child.attrib["transform"]
+        child.tail = None
+        if len(child):
+            child.text = None
+        _tidy_children(child, used)
+        if (tag == "g" and not child.attrib) or (tag == "defs" and not len(child)):
+            parent[index : index + 1] = list(child)  # unwrap attribute-less groups; drop empty ones
+            continue
+        index += 1
 
 
 def _tick(value: float, ticks: list[float]) -> str:
     step = ticks[1] - ticks[0] if len(ticks) > 1 else 1.0
     decimals = 0 if step >= 1 else min(3, len(f"{step:.6f}".rstrip("0").split(".")[1]))
     return f"{value:,.{decimals}f}"
-
-
-def _trend_lines(chart: TrendChart, palette, x, y) -> list[str]:
-    parts = []
-    england = [(x(i), y(p.england)) for i, p in enumerate(chart.points) if p.england is not None]
-    if england:
-        points = " ".join(f"{a:.1f},{b:.1f}" for a, b in england)
-        parts.append(
-            f'<polyline points="{points}" fill="none" stroke="{palette.trend_england}" stroke-width="3.5" '
-            'stroke-dasharray="10 7"/>'
-        )
-        parts += [f'<circle cx="{a:.1f}" cy="{b:.1f}" r="6" fill="{palette.trend_england}"/>' for a, b in england]
-    area = [(i, p) for i, p in enumerate(chart.points) if p.value is not None]
-    if area:
-        points = " ".join(f"{x(i):.1f},{y(p.value):.1f}" for i, p in area)
-        parts.append(f'<polyline points="{points}" fill="none" stroke="{palette.accent}" stroke-width="3.9"/>')
-        for i, p in area:
-            if p.lower is not None and p.upper is not None:
-                parts.append(
-                    f'<line x1="{x(i):.1f}" y1="{y(p.lower):.1f}" x2="{x(i):.1f}" y2="{y(p.upper):.1f}" '
-                    f'stroke="{INK}" stroke-width="2.1"/>'
-                )
-        for i, p in area:
-            parts.append(_svg_marker(p.marker.shape, x(i), y(p.value), 13, p.marker.colour, INK, 2.1))
-    return parts
-
-
-def _trend_legend(chart: TrendChart, theme: Theme, w: float, h: float) -> list[str]:
-    palette = theme.palette
-    base = 30.0
-    mid = w / 2
-    return [
-        f'<line x1="{mid - 240}" y1="{base - 9}" x2="{mid - 180}" y2="{base - 9}" stroke="{palette.trend_england}" '
-        'stroke-width="3.5" stroke-dasharray="10 7"/>',
-        _text(mid - 170, base, "England", theme, "start"),
-        f'<line x1="{mid - 20}" y1="{base - 9}" x2="{mid + 40}" y2="{base - 9}" stroke="{palette.accent}" '
-        'stroke-width="3.9"/>',
-        _text(mid + 50, base, _plain(chart.area_name, 26), theme, "start"),
-    ]
 
 
 def _plain(text: str, limit: int = 40) -> str:

@@ -111,3 +111,47 @@ def test_trend_chart_with_gaps_and_one_point():
     gap = TrendPoint("2022", None, None, None, 5.5, marker_for("Not compared", THEME))
     image = draw_trend(TrendChart("t", "Area", (gap, point), "Percentage", "alt"), THEME)
     assert "2022" in image.svg and "2023" in image.svg
+
+
+def _trend(n: int = 5, area: str = "County Durham") -> TrendChart:
+    results = ["Better", "Similar", "Worse", "Not compared"]
+    points = tuple(
+        TrendPoint(f"20{10 + i}", 50.0 + i, 47.0 + i, 53.0 + i, 52.0 - i, marker_for(results[i % 4], THEME))
+        for i in range(n)
+    )
+    return TrendChart("t", area, points, "Percentage", f"Trend of {area}: rising")
+
+
+def test_trend_chart_is_a_small_matplotlib_svg_with_text_in_the_shipped_font():
+    import xml.etree.ElementTree as ET
+
+    image = draw_trend(_trend(), THEME)
+    root = ET.fromstring(image.svg)  # well-formed
+    tags = [el.tag.rsplit("}", 1)[-1] for el in root.iter()]
+    assert tags[1] == "title" and root[0].text == "Trend of County Durham: rising"  # alternative text first
+    assert not {"metadata", "style", "clipPath", "image"} & set(tags)  # nothing WeasyPrint does not need
+    assert not any(el.get("style") or el.get("clip-path") for el in root.iter())  # presentation attributes
+    texts = [el for el in root.iter() if el.tag.endswith("}text")]
+    assert {el.get("font-family") for el in texts} == {THEME.font_family}  # text stays text, Inter named
+    assert {el.text for el in texts} >= {"2010", "2014", "England", "County Durham", "Percentage"}
+    assert len(tags) <= 45  # one path per series, one element per marker and label
+    ids = {el.get("id") for el in root.iter() if el.get("id")}
+    assert ids <= {el.get("{http://www.w3.org/1999/xlink}href", "")[1:] for el in root.iter()}  # only used ids
+    numbers = [n for el in root.iter() for n in (el.get("d") or "").split() if "." in n]
+    assert numbers and all(len(n.split(".")[1]) <= 2 for n in numbers)  # coarse path precision
+
+
+def test_trend_chart_markers_keep_their_shape_and_colour_per_point():
+    image = draw_trend(_trend(4), THEME)
+    fills = {marker_for(r, THEME).colour.lower() for r in ("Better", "Similar", "Worse", "Not compared")}
+    marked = [line for line in image.svg.split("<path") if 'stroke-width="0.6"' in line and "fill=" in line]
+    assert {f for f in fills if f'fill="{f}"' in image.svg} == fills  # each comparison colour is drawn
+    assert len([m for m in marked if 'fill="none"' not in m]) == 4  # one marker element per point
+
+
+def test_trend_chart_is_deterministic_when_the_figure_is_reused():
+    first = draw_trend(_trend(5, "Hartlepool"), THEME).svg
+    other = draw_trend(_trend(9, "A much longer authority name than fits"), THEME).svg
+    assert draw_trend(_trend(5, "Hartlepool"), THEME).svg == first
+    assert "Hartlepool" not in other and ">A much longer authority n…</text>" in other  # no leftovers; shortened
+    assert "2018" in other and "2018" not in first
