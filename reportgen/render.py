@@ -135,11 +135,30 @@ def _repeats_too_much(left: Any, right: Any) -> bool:
     return False
 
 
+MAX_ENVIRONMENTS = 4  # layouts search paths whose compiled templates a process keeps
+_ENVIRONMENTS: OrderedDict[tuple[Path, ...], jinja2.Environment] = OrderedDict()
+
+
 def make_environment(search_path: Sequence[Path]) -> jinja2.Environment:
-    """Sandboxed Jinja2 environment: autoescaping on for every template, missing values are errors."""
+    """Sandboxed Jinja2 environment: autoescaping on for every template, missing values are errors.
+
+    One environment per layouts search path is kept in the process, so a batch worker compiles
+    each template once; the loader's up-to-date check recompiles a template whose file changed.
+    """
     for directory in search_path:
         if not directory.is_dir():
             raise RenderError(f"Layouts directory {directory} does not exist. Pass --layouts DIR with your templates.")
+    key = tuple(Path(d).resolve() for d in search_path)
+    env = _ENVIRONMENTS.get(key)
+    if env is None:
+        env = _ENVIRONMENTS[key] = _new_environment(search_path)
+        while len(_ENVIRONMENTS) > MAX_ENVIRONMENTS:
+            _ENVIRONMENTS.popitem(last=False)
+    _ENVIRONMENTS.move_to_end(key)
+    return env
+
+
+def _new_environment(search_path: Sequence[Path]) -> jinja2.Environment:
     env = LayoutsEnvironment(
         loader=LayoutsLoader(search_path),
         autoescape=True,  # select_autoescape() would not cover .html.j2

@@ -188,3 +188,26 @@ def test_engine_font_folder_is_removed_when_the_process_exits():
     assert folder.name.startswith("weasyprint-")
     assert not folder.exists()
     assert "Exception ignored" not in done.stderr
+
+
+def test_templates_are_compiled_once_per_layouts_folder_and_recompiled_when_edited(tmp_path):
+    """A batch worker compiles each template once; an edited template is picked up at once."""
+    import os
+
+    from reportgen.render import make_environment, render_html
+
+    folder = tmp_path / "layouts"
+    folder.mkdir()
+    template = folder / "t.html.j2"
+    template.write_text("one {{ x }}", encoding="utf-8")
+    env = make_environment([folder])
+    assert render_html(env, "t.html.j2", {"x": "<b>"}) == "one &lt;b&gt;"
+    assert make_environment([folder]) is env
+    compiled = env.get_template("t.html.j2")
+    assert env.get_template("t.html.j2") is compiled
+    template.write_text("two {{ x }}", encoding="utf-8")
+    os.utime(template, ns=(1, 1))  # a different modification time, whatever the clock's resolution
+    assert render_html(make_environment([folder]), "t.html.j2", {"x": 1}) == "two 1"
+    other = tmp_path / "other"
+    other.mkdir()
+    assert make_environment([other]) is not env
