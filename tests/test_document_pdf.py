@@ -168,3 +168,14 @@ def test_badges_never_wrap(texts, documents):
             assert not re.search(r"(Better|Worse|Higher|Lower)\s*\n\s*(95|99\.8)%", text), area
             assert not re.search(r"Quintile\s*\n\s*\d", text), area
             assert not re.search(r"(Not)\s*\n\s*compared", text), area
+
+
+def test_brief_title_says_it_is_the_brief(documents):
+    """Viewers show the title: a board member with both PDFs open can tell the brief from the profile."""
+    import pikepdf
+
+    for area, (full, brief) in documents.items():
+        with pikepdf.open(full) as pdf:
+            assert str(pdf.docinfo["/Title"]).startswith("Health assets profile: "), area
+        with pikepdf.open(brief) as pdf:
+            assert str(pdf.docinfo["/Title"]).startswith("Health assets profile board brief: "), area
