@@ -392,13 +392,28 @@ def _hash_files(files: list[tuple[str, Path]]) -> str:
     return digest.hexdigest()
 
 
+#: File hashes already computed in this process, by path and state: provenance is made for every
+#: area of a national run, and the specs and layouts (fonts included) do not change between areas.
+_FILE_HASHES: dict[tuple, bytes] = {}
+MAX_FILE_HASHES = 1024
+
+
 def _file_sha256(path: Path) -> bytes:
-    """SHA-256 of a file read in 1 MiB chunks, so a large file does not fill memory."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(HASH_CHUNK):
-            digest.update(chunk)
-    return digest.digest()
+    """SHA-256 of a file read in 1 MiB chunks, so a large file does not fill memory.
+
+    Remembered per process by path, inode, size and modification time, so an edited file is read again.
+    """
+    info = path.stat()
+    key = (str(path), info.st_ino, info.st_size, info.st_mtime_ns)
+    if key not in _FILE_HASHES:
+        digest = hashlib.sha256()
+        with path.open("rb") as handle:
+            while chunk := handle.read(HASH_CHUNK):
+                digest.update(chunk)
+        if len(_FILE_HASHES) >= MAX_FILE_HASHES:
+            _FILE_HASHES.clear()
+        _FILE_HASHES[key] = digest.digest()
+    return _FILE_HASHES[key]
 
 
 def _layout_files(search_path: list[Path]) -> list[tuple[str, Path]]:
