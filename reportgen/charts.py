@@ -21,7 +21,10 @@ from matplotlib.markers import MarkerStyle
 from matplotlib.path import Path
 from matplotlib.ticker import MaxNLocator
 
-from .models import ChartImage, SpineChart, Theme, TrendChart
+from .compose import BarPanel
+from .models import BarLine, BarPanelImage, ChartImage, SpineChart, Theme, TrendChart
+from .textwidth import face_widths, pad_left, spaces, wrap
+from .view import accent_tint, text_colour
 
 MM = 1 / 25.4  # inches per millimetre
 # Every chart size in one place; the templates take the sizes from the drawn images.
@@ -323,14 +326,199 @@ def chart_engine_version() -> str:
     return mpl.__version__
 
 
-def draw_charts(spines, trends, theme: Theme) -> dict[str, ChartImage]:
-    """Draw every chart of a profile; keys are the charts' ``key`` fields.
-
-    Compare-areas charts are drawn by the layouts in HTML/CSS, inside their data table.
-    """
-    images = {}
+def draw_charts(spines, trends, theme: Theme, bars=()) -> dict[str, ChartImage | BarPanelImage]:
+    """Draw every chart of a profile; keys are the charts' ``key`` fields."""
+    images: dict[str, ChartImage | BarPanelImage] = {}
     for chart in spines:
         images[chart.key] = draw_spine(chart, theme)
     for chart in trends:
         images[chart.key] = draw_trend(chart, theme)
+    for panel in bars:
+        images[panel.key] = draw_bar_panel(panel, theme)
     return images
+
+
+# --- compare-areas charts: lines of text over one SVG of marks ---------------------------------
+
+#: Geometry of a compare-areas chart, in millimetres: the width of the left column of a domain page,
+#: the line pitch, the tab stop after the names, and the significance column.
+BAR_PANEL_WIDTH_MM = 110.0
+BAR_LINE_MM = 2.75
+BAR_NAME_TAB_MM = 35.0
+BAR_NAME_TAB_MAX_MM = 42.0
+NAME_GAP_MM = 2.2  # at least this much space between a name and its value
+BAR_SIG_COLUMN_MM = 10.5
+BAR_TEXT_MM = CHART_FONT_PT * 25.4 / 72  # the text's font size in millimetres
+ROW_RULE = "#E2E2E2"
+MUTED = "#4A4A4A"
+TEXT_WEIGHTS = {"head": 600, "row": 400, "highlight": 700}
+
+
+def draw_bar_panel(panel: BarPanel, theme: Theme) -> BarPanelImage:
+    """A compare-areas chart: each authority's name, value and interval as one line of text, and one
+    SVG holding every mark (badges, bars or dots, intervals, England's line) on the same line grid.
+
+    Names longer than the name column wrap onto more lines; numbers are right-aligned with fixed-width
+    spaces (the text is set in tabular figures); the marks start just after the widest text.
+    """
+    widths = {kind: face_widths(theme.font_files, weight) for kind, weight in TEXT_WEIGHTS.items()}
+    size = BAR_TEXT_MM
+    faces = [widths["highlight" if r.highlight else "row"] for r in panel.rows]
+    values = pad_left([r.value for r in panel.rows], faces)
+    lowers = pad_left([_interval(r.ci)[0] for r in panel.rows], faces)
+    lines: list[BarLine] = []
+    spans: list[tuple[int, int]] = []  # first line and line count of each authority
+    after = 0.0  # widest text after the tab stop
+    tab = _name_tab(panel, widths)
+    for row, value, lower in zip(panel.rows, values, lowers, strict=True):
+        kind = "highlight" if row.highlight else "row"
+        upper = _interval(row.ci)[1]
+        numbers = f"{value}  {lower} to {upper}" if upper else f"{value}  {row.ci}".rstrip()
+        after = max(after, widths[kind].width(numbers, size))
+        names = wrap(row.name, tab - NAME_GAP_MM, widths[kind], size)
+        spans.append((len(lines) + 1, len(names)))
+        lines.append(BarLine(names[0], numbers, kind))
+        lines.extend(BarLine(more, "", kind) for more in names[1:])
+    value_width = faces[0].width(values[0], size) if values else 0.0
+    head = _bar_head(widths["head"], value_width, panel.headings)
+    lines.insert(0, head)
+    after = max(after, widths["head"].width(head.numbers, size))
+    svg, height = _bar_marks(panel, theme, spans, len(lines), tab + after + 1.5)
+    return BarPanelImage(panel.key, svg, panel.alt, BAR_PANEL_WIDTH_MM, height, tuple(lines), tab, BAR_LINE_MM)
+
+
+def _name_tab(panel: BarPanel, widths: dict) -> float:
+    """Where the numbers start: after the widest name, between the usual and the widest name column
+    (longer names wrap), so most regions keep long bars and long names rarely wrap."""
+    widest = max(
+        (widths["highlight" if r.highlight else "row"].width(r.name, BAR_TEXT_MM) for r in panel.rows), default=0
+    )
+    return round(min(max(widest + NAME_GAP_MM, BAR_NAME_TAB_MM), BAR_NAME_TAB_MAX_MM), 1)
+
+
+def _interval(text: str) -> tuple[str, str]:
+    lower, sep, upper = text.partition(" to ")
+    return (lower, upper) if sep else (text, "")
+
+
+def _bar_head(widths, value_width: float, headings: tuple[str, ...]) -> BarLine:
+    """Column titles: the value's title right-aligned over the values, then the interval's title."""
+    authority, title, interval = headings[:3]
+    fill = spaces((value_width - widths.width(title, BAR_TEXT_MM)) / BAR_TEXT_MM, widths)
+    return BarLine(authority, f"{fill}{title}  {interval}", "head")
+
+
+def _bar_marks(panel: BarPanel, theme: Theme, spans: list[tuple[int, int]], n_lines: int, text_end: float):
+    """The SVG of a compare-areas chart's marks, in millimetres, on the text's line grid."""
+    palette, line = theme.palette, BAR_LINE_MM
+    width, height = BAR_PANEL_WIDTH_MM, round(n_lines * line, 2)
+    sig_x = text_end + BAR_SIG_COLUMN_MM / 2
+    left, right = text_end + BAR_SIG_COLUMN_MM + 1.0, width - 1.0
+
+    def x(percent: float) -> float:
+        return left + (right - left) * percent / 100
+
+    shapes = _PathGroups()
+    rules, whiskers = [f"M0 {line:.2f}H{width:g}"], []
+    band = ""
+    for row, (first, count) in zip(panel.rows, spans, strict=True):
+        top, cy = first * line, first * line + line / 2
+        rules.append(f"M0 {(first + count) * line:.2f}H{width:g}")
+        if row.highlight:
+            band = _rect(0, top, width, count * line, accent_tint(theme))
+        marker, colour = row.result.marker(theme), row.result.colour(theme)
+        shapes.add(("badge", colour), f"M{sig_x - 1.4:.2f} {cy - 1.15:.2f}h2.8v2.3h-2.8Z")
+        glyph = row.result.shape
+        hollow = not glyph
+        shapes.add(("glyph", text_colour(colour), glyph), _shape_path(glyph or "o", sig_x, cy, 0.72, hollow))
+        if row.x is None:
+            continue
+        if panel.dots:
+            shapes.add(("dot", marker.colour), _shape_path("o", x(row.x), cy, 0.82))
+        else:
+            start, end = x(row.start), x(row.x)
+            shapes.add(("bar", marker.colour), f"M{start:.2f} {cy - 0.95:.2f}H{end:.2f}V{cy + 0.95:.2f}H{start:.2f}Z")
+        if row.lower is not None and row.upper is not None:
+            a, b = x(row.lower), x(row.upper)
+            whiskers.append(_whisker(a, b, cy, 0.45))
+    parts = [band, _stroke("".join(rules[1:]), ROW_RULE, 0.09), _stroke(rules[0], INK, 0.21)]
+    if panel.england is not None:
+        ex = x(panel.england)
+        parts.append(_stroke(f"M{ex:.2f} {line:.2f}V{height:.2f}", palette.england, 0.32))
+    parts += shapes.svg()
+    if whiskers:
+        parts.append(_stroke("".join(whiskers), INK, 0.18))
+    parts += _bar_labels(theme, sig_x, left, right, panel)
+    svg = (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:g}mm" height="{height:g}mm" '
+        f'viewBox="0 0 {width:g} {height:g}">' + "".join(p for p in parts if p) + "</svg>"
+    )
+    return svg, height
+
+
+def _bar_labels(theme: Theme, sig_x: float, left: float, right: float, panel: BarPanel) -> list[str]:
+    """The title over the significance column and the ends of the axis, on the first line."""
+    base = BAR_LINE_MM * 0.78
+    font = f'font-family="{_xml(theme.font_family)}" font-size="{BAR_TEXT_MM + 0.005:.3f}" y="{base:.2f}"'
+    versus = _xml(panel.headings[3])
+    return [
+        f'<text x="{sig_x:.2f}" text-anchor="middle" font-weight="600" fill="{INK}" {font}>{versus}</text>',
+        f'<text x="{left:.2f}" fill="{MUTED}" {font}>{_xml(panel.axis_low)}</text>',
+        f'<text x="{right:.2f}" text-anchor="end" fill="{MUTED}" {font}>{_xml(panel.axis_high)}</text>',
+    ]
+
+
+def _rect(x: float, y: float, width: float, height: float, fill: str) -> str:
+    return f'<rect x="{x:g}" y="{y:.2f}" width="{width:g}" height="{height:.2f}" fill="{fill}"/>'
+
+
+def _stroke(d: str, colour: str, width: float) -> str:
+    return f'<path d="{d}" stroke="{colour}" stroke-width="{width:g}" fill="none"/>'
+
+
+def _whisker(a: float, b: float, y: float, half: float) -> str:
+    """A confidence interval: a line from ``a`` to ``b`` with end ticks."""
+    return f"M{a:.2f} {y - half:.2f}V{y + half:.2f}M{a:.2f} {y:.2f}H{b:.2f}M{b:.2f} {y - half:.2f}V{y + half:.2f}"
+
+
+class _PathGroups:
+    """Shapes of one style joined into one SVG path each, so a chart of 30 authorities stays a few elements."""
+
+    def __init__(self) -> None:
+        self.paths: dict[tuple, list[str]] = {}
+
+    def add(self, style: tuple, d: str) -> None:
+        self.paths.setdefault(style, []).append(d)
+
+    def svg(self) -> list[str]:
+        out = []
+        for style, ds in self.paths.items():
+            kind, colour = style[0], style[1]
+            d = "".join(ds)
+            if kind == "badge":
+                out.append(f'<path d="{d}" fill="{colour}" stroke="#555555" stroke-width="0.1"/>')
+            elif kind == "glyph" and not style[2]:
+                out.append(f'<path d="{d}" fill="none" stroke="{colour}" stroke-width="0.15"/>')
+            elif kind == "glyph":
+                out.append(f'<path d="{d}" fill="{colour}"/>')
+            else:
+                out.append(f'<path d="{d}" fill="{colour}" stroke="{INK}" stroke-width="0.12"/>')
+        return out
+
+
+def _shape_path(shape: str, x: float, y: float, r: float, hollow: bool = False) -> str:
+    """A marker shape as path data: circle, triangle up or down, or square (greyscale-safe)."""
+    if shape == "o":
+        r = r * 0.9 if hollow else r
+        return f"M{x - r:.2f} {y:.2f}a{r:.2f} {r:.2f} 0 1 0 {2 * r:.2f} 0a{r:.2f} {r:.2f} 0 1 0 {-2 * r:.2f} 0Z"
+    points = {
+        "^": ((0, -0.95), (1.0, 0.8), (-1.0, 0.8)),
+        "v": ((0, 0.95), (1.0, -0.8), (-1.0, -0.8)),
+        "s": ((-0.8, -0.8), (0.8, -0.8), (0.8, 0.8), (-0.8, 0.8)),
+        "D": ((0, -1), (1, 0), (0, 1), (-1, 0)),
+    }[shape]
+    return "M" + "L".join(f"{x + dx * r:.2f} {y + dy * r:.2f}" for dx, dy in points) + "Z"
+
+
+def _xml(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")

@@ -178,7 +178,7 @@ def _spine_chart(f: IndicatorFacts, inputs: ProfileInputs) -> SpineChart | None:
 
 @dataclass(frozen=True)
 class BarRow:
-    """One authority of a compare-areas chart, with positions (percent of the track) for HTML/CSS drawing."""
+    """One authority of a compare-areas chart, with positions as percentages of the chart's track."""
 
     name: str
     value: str
@@ -202,6 +202,7 @@ class BarPanel:
     axis_low: str
     axis_high: str
     alt: str
+    headings: tuple[str, str, str, str] = ("Authority", "Value", "95% CI", "vs Eng.")  # from wording.yaml
 
 
 def _bar_chart(f: IndicatorFacts, inputs: ProfileInputs) -> BarPanel | None:
@@ -254,7 +255,11 @@ def _bar_chart(f: IndicatorFacts, inputs: ProfileInputs) -> BarPanel | None:
         fmt.number(low, spec.decimals),
         fmt.number(high, spec.decimals),
         alt,
+        tuple(inputs.wording.text("charts", k) for k in COMPARE_HEADINGS),
     )
+
+
+COMPARE_HEADINGS = ("compare_authority", "compare_value", "compare_interval", "compare_versus")
 
 
 def bar_scale(rows: pd.DataFrame, england: float | None) -> tuple[float, float, bool]:

@@ -20,7 +20,7 @@ from .compose import (
     value_text,
 )
 from .data import note_text
-from .models import ChartImage, Theme
+from .models import BarPanelImage, ChartImage, Theme
 from .specs import DOMAINS, IndicatorSpec
 from .view import (
     BUCKETS,
@@ -217,7 +217,7 @@ def _indicator_view(
         "subline": _subline(row, spec, inputs, trend, region_result, partial),
         "spine": image(images, f"spine-{spec.id}"),
         "trend_chart": image(images, f"trend-{spec.id}"),
-        "bar_panel": _bar_panel(bars.get(f"bars-{spec.id}"), theme, wording),
+        "bar_panel": _bar_panel(bars.get(f"bars-{spec.id}"), images.get(f"bars-{spec.id}"), theme, wording),
         "trend_rows": _trend_rows(f, theme, wording),
         "value_type": VALUE_TYPE_NAMES[spec.value_type],
         "ci_text": _ci_text(row),
@@ -228,30 +228,22 @@ def _indicator_view(
     return IndicatorView(spec.id, spec.domain, result, region_result, has_value, text)
 
 
-def _bar_panel(panel: BarPanel | None, theme: Theme, wording: Wording) -> dict[str, Any] | None:
-    """The compare-areas chart drawn in HTML/CSS inside its data table (names wrap, never clipped)."""
-    if panel is None:
+def _bar_panel(
+    panel: BarPanel | None, drawn: BarPanelImage | None, theme: Theme, wording: Wording
+) -> dict[str, Any] | None:
+    """A compare-areas chart: its lines of text, the SVG of its marks, and each row's badge (for the legend)."""
+    if panel is None or drawn is None:
         return None
-    rows = [
-        {
-            "name": r.name,
-            "value": r.value,
-            "ci": r.ci,
-            "badge": badge(r.result, theme, wording),
-            "highlight": r.highlight,
-            "x": r.x,
-            "lower": r.lower,
-            "upper": r.upper,
-        }
-        for r in panel.rows
-    ]
+    uri = "data:image/svg+xml;base64," + base64.b64encode(drawn.svg.encode("utf-8")).decode("ascii")
     return {
-        "rows": rows,
-        "england": panel.england,
-        "dots": panel.dots,
-        "axis_low": panel.axis_low,
-        "axis_high": panel.axis_high,
-        "alt": panel.alt,
+        "rows": [{"badge": badge(r.result, theme, wording), "highlight": r.highlight} for r in panel.rows],
+        "lines": [{"name": line.name, "numbers": line.numbers, "kind": line.kind} for line in drawn.lines],
+        "src": uri,
+        "alt": drawn.alt,
+        "width_mm": round(drawn.width_mm, 2),
+        "height_mm": round(drawn.height_mm, 2),
+        "tab_mm": drawn.tab_mm,
+        "line_mm": drawn.line_mm,
     }
 
 

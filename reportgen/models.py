@@ -112,3 +112,37 @@ class ChartImage:
     alt: str
     width_mm: float
     height_mm: float
+
+
+@dataclass(frozen=True)
+class BarLine:
+    """One line of text of a compare-areas chart: ``head`` (column titles), ``row``, or ``highlight``
+    (the profile's own authority, in bold). ``numbers`` follow a tab; the continuation lines of a
+    wrapped name have none."""
+
+    name: str
+    numbers: str
+    kind: str
+
+    @property
+    def text(self) -> str:
+        return f"{self.name}\t{self.numbers}" if self.numbers else self.name
+
+
+@dataclass(frozen=True)
+class BarPanelImage:
+    """A compare-areas chart as lines of text (names, values, intervals) over one SVG of marks.
+
+    The text is set ``white-space: pre`` with one tab stop every ``tab_mm`` and lines ``line_mm``
+    apart; the SVG (significance badges, bars or dots, intervals, England's line) is drawn on the
+    same grid, so each authority's marks sit on its line.
+    """
+
+    key: str
+    svg: str
+    alt: str
+    width_mm: float
+    height_mm: float
+    lines: tuple[BarLine, ...]
+    tab_mm: float
+    line_mm: float

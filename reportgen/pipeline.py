@@ -306,7 +306,7 @@ def make_document(
         changes=changes,
     )
     plan = plan_profile(inputs)
-    images = draw_charts(plan.spines, plan.trends, theme)
+    images = draw_charts(plan.spines, plan.trends, theme, plan.bars)
     area_rows = table[table["area_code"] == area.code]
     attachments = (
         PdfAttachment(

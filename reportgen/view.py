@@ -225,8 +225,13 @@ def css_variables(theme: Theme) -> str:
                 f"theme.yaml: palette {palette.name!r}: colour {name.replace('-', '_')} is {value!r}; "
                 'use a hex colour such as "#0B5A6B".'
             )
-    colours["tint"] = _mix_with_white(palette.accent, 0.9)
+    colours["tint"] = accent_tint(theme)
     return ":root { " + " ".join(f"--{k}: {v};" for k, v in colours.items()) + " }"
+
+
+def accent_tint(theme: Theme) -> str:
+    """The light band behind the profile's own authority in tables and compare-areas charts."""
+    return _mix_with_white(theme.palette.accent, 0.9)
 
 
 def _mix_with_white(colour: str, share: float) -> str:
