@@ -22,6 +22,7 @@ from .compose import (
 from .data import note_text
 from .models import BarPanelImage, ChartImage, Theme
 from .specs import DOMAINS, IndicatorSpec
+from .textwidth import columns, face_widths
 from .view import (
     BUCKETS,
     NOT_COMPARED_RESULT,
@@ -218,7 +219,8 @@ def _indicator_view(
         "spine": image(images, f"spine-{spec.id}"),
         "trend_chart": image(images, f"trend-{spec.id}"),
         "bar_panel": _bar_panel(bars.get(f"bars-{spec.id}"), images.get(f"bars-{spec.id}"), theme, wording),
-        "trend_rows": _trend_rows(f, theme, wording),
+        "trend_rows": (trend_rows := _trend_rows(f, theme, wording)),
+        "trend_text": _trend_table(trend_rows, theme),
         "value_type": VALUE_TYPE_NAMES[spec.value_type],
         "ci_text": _ci_text(row),
         "comparison_method": COMPARISON_NAMES[spec.comparison],
@@ -348,6 +350,30 @@ def _trend_rows(f: IndicatorFacts, theme: Theme, wording: Wording) -> list[dict[
             }
         )
     return rows
+
+
+TREND_COLUMNS = ("Value", "95% CI", "England")
+TREND_TABLE_MM = 68.0  # the width of the trend column (the trend chart's width)
+CELL_PADDING_MM = 1.2  # left and right padding of a cell of table.data
+RESULT_MIN_MM = 14.0  # room left for the "vs England" column, whose words may wrap
+TEXT_MM = 7.5 * 25.4 / 72  # the tables' font size
+
+
+def _trend_table(rows: list[dict[str, Any]], theme: Theme) -> dict[str, Any] | None:
+    """The trend table's numbers as aligned text, one cell per period, when they fit the column.
+
+    Three cells per period (period, numbers, result) cost far less to lay out than five and read the
+    same: the value, interval and England's value right-aligned in tabular figures. ``None`` when
+    the numbers would be too wide (very long numbers): the table then keeps its five columns.
+    """
+    body, bold = face_widths(theme.font_files, 400), face_widths(theme.font_files, 600)
+    cells = [[r["value"], r["ci"], r["england"]] for r in rows]
+    head, lines = columns(list(TREND_COLUMNS), cells, [True, True, True], body, bold)
+    period = max([bold.width("Period", TEXT_MM)] + [body.width(r["period"], TEXT_MM) for r in rows])
+    widest = max([bold.width(head, TEXT_MM)] + [body.width(line, TEXT_MM) for line in lines])
+    if period + widest + 3 * CELL_PADDING_MM + RESULT_MIN_MM > TREND_TABLE_MM:
+        return None
+    return {"head": head, "lines": lines}
 
 
 COUNT_RESULTS = {

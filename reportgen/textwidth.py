@@ -117,3 +117,27 @@ def wrap(text: str, limit: float, widths: FontWidths, size: float) -> list[str]:
         else:
             lines.append(word)
     return lines or [""]
+
+
+def columns(
+    head: list[str], rows: list[list[str]], right: list[bool], body: FontWidths, bold: FontWidths, gap: str = "  "
+) -> tuple[str, list[str]]:
+    """Lay out cells as columns inside one line of text each (set ``white-space: pre``).
+
+    ``right[i]`` right-aligns column ``i`` (numbers), else it is left-aligned; the titles in ``head``
+    (measured in the ``bold`` face) sit over their columns the same way. Returns the title line and one
+    line per row.
+    """
+    widths = [
+        max([bold.width(title, 1.0)] + [body.width(row[i], 1.0) for row in rows]) for i, title in enumerate(head)
+    ]
+
+    def line(cells: list[str], face: FontWidths) -> str:
+        out = []
+        for i, (cell, width) in enumerate(zip(cells, widths, strict=True)):
+            fill = spaces(width - face.width(cell, 1.0), face) if i < len(cells) - 1 or right[i] else ""
+            out.append(fill + cell if right[i] else cell + fill)
+        between = gap if face is body else spaces(body.width(gap, 1.0), face)  # as wide as the rows' gap
+        return between.join(out)
+
+    return line(head, bold), [line(row, body) for row in rows]

@@ -13,7 +13,7 @@ from reportgen.charts import BAR_LINE_MM, BAR_NAME_TAB_MAX_MM, BAR_NAME_TAB_MM, 
 from reportgen.compose import BarPanel, BarRow
 from reportgen.pipeline import BuildOptions, build_profile
 from reportgen.render import layout_search_path
-from reportgen.textwidth import FIGURE_SPACE, face_widths, font_widths, pad_left, wrap
+from reportgen.textwidth import FIGURE_SPACE, columns, face_widths, font_widths, pad_left, wrap
 from reportgen.theme import load_theme
 from reportgen.view import comparison
 
@@ -127,3 +127,23 @@ def test_values_in_the_printed_chart_are_right_aligned(demo_csv, tmp_path):
     assert len(rows) == 5, rows
     ends = list(rows.values())
     assert max(ends) - min(ends) < 0.6, rows
+
+
+def test_columns_align_numbers_and_titles_as_text():
+    """Trend tables set their numbers as one line of text per period: each column ends in one place."""
+    semibold = face_widths(THEME.font_files, 600)
+    head, lines = columns(
+        ["Value", "95% CI", "England", "Note"],
+        [["7.5", "6.1 to 9.0", "8.0", "short"], ["1,234.5", "1,100.0 to 1,400.2", "999.9", "a longer note"]],
+        [True, True, True, False],
+        REGULAR,
+        semibold,
+    )
+    hair = REGULAR.width("\u200a", 1.0)
+    ends = [REGULAR.width(line.split("  ")[0], 1.0) for line in lines]
+    assert max(ends) - min(ends) < hair
+    upto_england = [REGULAR.width("  ".join(line.split("  ")[:3]), 1.0) for line in lines]
+    assert max(upto_england) - min(upto_england) < 2 * hair  # the England column ends in one place too
+    title_end = semibold.width(head[: head.index("England") + len("England")], 1.0)
+    assert abs(title_end - upto_england[0]) < 0.3  # the title ends over its column (within a third of an em)
+    assert lines[0].endswith("short") and lines[1].endswith("a longer note")  # left-aligned, not padded
