@@ -12,6 +12,7 @@ import stat
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -40,7 +41,6 @@ from .geography import Area, area_kind, load_geography
 from .output import check_folder, edition_problem, is_ons_code, neutralise_text, reserve, workbook_bytes
 from .periods import parse_period
 from .render import PdfAttachment, html_to_pdf, layout_search_path, make_environment, pdf_engine_version, render_html
-from .sources.fingertips_api import FetchOptions, FetchResult, fetch, metadata_warnings, read_metadata_file
 from .specs import IndicatorSpec, load_specs
 from .stats.benchmark import BenchmarkOptions, ComparatorGroup, area_name_warnings, benchmark_table
 from .stats.coverage import coverage_messages
@@ -48,6 +48,9 @@ from .stats.distribution import DEFAULT_SPINE_EXCLUSIONS
 from .theme import check_size, load_theme
 from .view import load_wording
 from .yamlsafe import load_yaml_file
+
+if TYPE_CHECKING:  # the Fingertips client (requests) is imported by the commands that use it
+    from .sources.fingertips_api import FetchOptions, FetchResult
 
 EMBEDDED_DEMO_LABEL = "<embedded demonstration data>"
 DEFAULT_AUTHOR = "reportgen"
@@ -138,11 +141,15 @@ def check_inputs(specs_dir: Path | None, data_path: Path | None) -> CheckReport:
 
 def fetch_snapshot(specs_dir: Path | None, out: Path, options: FetchOptions) -> FetchResult:
     """Fetch every Fingertips series the specs need (``reportgen fetch``)."""
+    from .sources.fingertips_api import fetch
+
     return fetch(read_specs(specs_dir), out, options)
 
 
 def check_metadata(specs_dir: Path | None, metadata_path: Path) -> tuple[Problem, ...]:
     """Warnings where a spec differs from Fingertips' indicator metadata (``check --metadata``)."""
+    from .sources.fingertips_api import metadata_warnings, read_metadata_file
+
     specs = read_specs(specs_dir)
     lines = metadata_warnings(specs, read_metadata_file(metadata_path))
     return tuple(Problem("", "", line, "warning") for line in lines)
