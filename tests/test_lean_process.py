@@ -6,13 +6,23 @@ and garbage collection tuned for building documents.
 
 from __future__ import annotations
 
+import csv
+import gc
+import json
 import subprocess
 import sys
+import weakref
+from pathlib import Path
 
 import numpy as np
 import pytest
+from national_helpers import HARTLEPOOL, HULL, small_inputs
 from scipy import stats
 
+from reportgen import national, pipeline
+from reportgen.cli import cli
+from reportgen.errors import RenderError
+from reportgen.fingerprint import dependency_rows
 from reportgen.stats import ci
 
 
@@ -73,3 +83,136 @@ def test_the_packages_import_without_scipy_stats():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+# --------------------------------------------------------------------------- national workers
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory):
+    """Three specs, their demonstration data for all of England, and a copy covering two regions only."""
+    folder = tmp_path_factory.mktemp("lean")
+    specs_dir, data_path = small_inputs(folder)
+    lines = data_path.read_text(encoding="utf-8").splitlines(keepends=True)
+    header = next(csv.reader([lines[0]]))
+    code, parent = header.index("Area Code"), header.index("Parent Code")
+    keep = [lines[0]]
+    for line in lines[1:]:
+        cells = next(csv.reader([line]))
+        if not cells[code].startswith(("E06", "E08", "E09", "E10")) or cells[parent] in ("E12000001", "E12000003"):
+            keep.append(line)
+    partial = folder / "two-regions.csv"
+    partial.write_text("".join(keep), encoding="utf-8")
+    return specs_dir, data_path, partial
+
+
+def _job(specs_dir: Path, data_path: Path, areas: list[str], out: Path) -> tuple[national.Job, list]:
+    specs = pipeline.read_specs(specs_dir)
+    data = pipeline.read_data(data_path, specs)
+    table = pipeline.compute_benchmark(data, specs)
+    chosen = [pipeline.resolve_area(code, data) for code in areas]
+    options = pipeline.BuildOptions(specs_dir=specs_dir, out_dir=out)
+    return national.Job(specs, data, table, options, {a.code: None for a in chosen}), chosen
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("which", ["all of England", "two regions"])
+def test_a_worker_sent_only_what_its_areas_read_builds_byte_identical_outputs(small, tmp_path, which):
+    specs_dir, full_data, partial = small
+    data_path = full_data if which == "all of England" else partial
+    job, areas = _job(specs_dir, data_path, [HARTLEPOOL, HULL], tmp_path)
+    lean = national.job_for(job, areas[:1])  # a pool whose areas are Hartlepool's (the North East)
+    assert len(lean.table) < len(job.table) / (3 if which == "all of England" else 2)
+    assert len(lean.data.frame) < len(job.data.frame) / 30 and list(lean.changes) == [HARTLEPOOL]
+    # What the profile reads outside its own rows is kept: each indicator's periods, the authorities.
+    utla = job.table["area_type"] == "UTLA"
+    assert (
+        lean.table.loc[lean.table["area_type"] == "UTLA", "area_code"].nunique()
+        == job.table.loc[utla, "area_code"].nunique()
+    )
+    whole = national.build_area(job, areas[0], tmp_path)
+    sent = national.build_area(lean, areas[0], tmp_path)
+    assert not whole.error and not sent.error
+    assert sorted(whole.files) == sorted(sent.files) and len(whole.files) == 2  # full profile and brief
+    for name, payload in whole.files.items():
+        assert sent.files[name] == payload, name
+    assert sent.warnings == whole.warnings
+    # Its dependency hash (what an incremental run compares) is the same too.
+    digest = pipeline.area_provenance(areas[0], job.specs, job.data, job.table, job.options)["inputs_sha256"]
+    assert (
+        digest == pipeline.area_provenance(areas[0], lean.specs, lean.data, lean.table, lean.options)["inputs_sha256"]
+    )
+
+
+def test_a_pool_is_sent_the_rows_of_its_areas_regions(small, tmp_path):
+    specs_dir, data_path, _ = small
+    job, areas = _job(specs_dir, data_path, [HARTLEPOOL, HULL], tmp_path)
+    lean = national.job_for(job, areas)
+    regions = set(lean.table.loc[lean.table["area_type"] == "Region", "area_code"])
+    assert regions == {"E12000001", "E12000003"}
+    for area in areas:
+        rows = dependency_rows(job.table, area)
+        assert rows.index.isin(lean.table.index).all()
+    # Rows keep the table's order and index; every (indicator, period) still appears.
+    assert lean.table.index.is_monotonic_increasing
+    pairs = set(map(tuple, job.table[["indicator_id", "period"]].to_numpy()))
+    assert set(map(tuple, lean.table[["indicator_id", "period"]].to_numpy())) == pairs
+
+
+@pytest.mark.slow
+def test_run_json_records_the_workers_peak_memory(small, tmp_path, runner):
+    specs_dir, data_path, _ = small
+    args = ["build", "--area", HARTLEPOOL, "--area", HULL, "--specs", str(specs_dir), "--data", str(data_path)]
+    for jobs, out in (("2", tmp_path / "two"), ("1", tmp_path / "one")):
+        result = runner.invoke(cli, [*args, "--jobs", jobs, "--out", str(out)], catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        record = json.loads(next(out.glob("*/run.json")).read_text(encoding="utf-8"))
+        peak = record["worker_peak_rss_mib"]
+        if jobs == "2":
+            assert isinstance(peak, int) and 50 < peak < 4000
+        else:
+            assert peak is None  # built in the command's own process: no worker
+
+
+# --------------------------------------------------------------------------- garbage collection
+
+
+def test_rare_collections_restores_the_thresholds_after_nesting_and_errors():
+    before = gc.get_threshold()
+    with pipeline.rare_collections():
+        assert gc.get_threshold() == pipeline.BUILD_GC_THRESHOLDS
+        with pytest.raises(RuntimeError), pipeline.rare_collections():
+            raise RuntimeError("a failed area")
+        assert gc.get_threshold() == pipeline.BUILD_GC_THRESHOLDS  # the outer block is still running
+    assert gc.get_threshold() == before
+
+
+def test_documents_are_built_with_rare_collections(small, tmp_path, monkeypatch):
+    specs_dir, data_path, _ = small
+    job, areas = _job(specs_dir, data_path, [HARTLEPOOL], tmp_path)
+    seen = []
+
+    def render(document, template):
+        seen.append(gc.get_threshold())
+        raise RenderError("stop here")
+
+    monkeypatch.setattr(pipeline, "render_document", render)
+    before = gc.get_threshold()
+    with pytest.raises(RenderError):
+        pipeline.build_area_outputs(areas[0], job.specs, job.data, job.table, job.options)
+    assert seen == [pipeline.BUILD_GC_THRESHOLDS] and gc.get_threshold() == before
+    assert not list(tmp_path.rglob("*.pdf"))  # no partial output
+
+
+def test_release_memory_collects_reference_cycles():
+    class Node:
+        pass
+
+    gc.collect()
+    node = Node()
+    node.self = node
+    ref = weakref.ref(node)
+    del node
+    with pipeline.rare_collections():
+        national.release_memory()
+    assert ref() is None
