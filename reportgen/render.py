@@ -8,6 +8,7 @@ import io
 import logging
 import mimetypes
 import os
+import shutil
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -306,9 +307,22 @@ class _LogCapture(logging.Handler):
 
 MAX_ENGINES = 4  # layouts search paths kept per process (a batch uses one; tests use a few)
 _ENGINES: OrderedDict[tuple, PdfEngine] = OrderedDict()
-# Drop the engines before the interpreter tears modules down, so each FontConfiguration removes
-# its temporary font folder (its __del__ cannot run cleanly at shutdown).
-atexit.register(_ENGINES.clear)
+
+
+def _drop_engines() -> None:
+    """Remove each engine's temporary font folder, then forget the engines.
+
+    Registered to run at exit: the command line exits without freeing its objects (see
+    ``reportgen.cli.main``), so a FontConfiguration's ``__del__``, which removes the folder, may never run.
+    """
+    for engine in _ENGINES.values():
+        folder = getattr(engine.font_config, "_folder", None)
+        if folder:
+            shutil.rmtree(folder, ignore_errors=True)
+    _ENGINES.clear()
+
+
+atexit.register(_drop_engines)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import gc
 import json
+import os
 import subprocess
 import sys
 import weakref
@@ -216,3 +217,49 @@ def test_release_memory_collects_reference_cycles():
     with pipeline.rare_collections():
         national.release_memory()
     assert ref() is None
+
+
+# --------------------------------------------------------------------------- the command's exit
+
+
+def _reportgen(args: list[str], tmp: Path) -> subprocess.CompletedProcess:
+    code = "import sys; from reportgen.cli import main; sys.argv = ['reportgen', *sys.argv[1:]]; main()"
+    env = {**os.environ, "TMPDIR": str(tmp)}
+    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, env=env)
+
+
+@pytest.mark.slow
+def test_a_build_exits_at_once_with_its_status_and_leaves_no_temporary_fonts(small, tmp_path):
+    specs_dir, data_path, _ = small
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    args = ["build", "--area", HARTLEPOOL, "--specs", str(specs_dir), "--data", str(data_path)]
+    built = _reportgen([*args, "--out", str(tmp_path / "out")], scratch)
+    assert built.returncode == 0, built.stderr
+    path = Path(built.stdout.strip())
+    assert path.is_file() and path.read_bytes().startswith(b"%PDF-")
+    assert list(scratch.iterdir()) == []  # WeasyPrint's font folder was removed although nothing was freed
+    failed = _reportgen(["build", "--area", "Nowhere", "--specs", str(specs_dir), "--data", str(data_path)], scratch)
+    assert failed.returncode == 1 and "Unknown area 'Nowhere'" in failed.stderr and "Traceback" not in failed.stderr
+    usage = _reportgen(["build", "--bogus"], scratch)
+    assert usage.returncode == 2 and "No such option" in usage.stderr
+    listed = _reportgen(["areas", "--region", "North East"], scratch)
+    assert listed.returncode == 0 and "Hartlepool" in listed.stdout  # output flushed before the exit
+
+
+# --------------------------------------------------------------------------- the embedded demonstration data
+
+#: SHA-256 of the embedded demonstration CSV (packaged specs, seed 20240331), as generated row by row
+#: before the generator was rewritten column by column: the rewrite must not change one byte.
+DEMO_CSV_SHA256 = "0ae0596713989d0623a515cf7bab6d00f9f7faa0c27df4ae8bd3eaedeacc9f45"
+
+
+def test_the_demonstration_data_are_byte_for_byte_those_of_the_row_by_row_generator():
+    import hashlib
+
+    from reportgen.demo import DEFAULT_SEED, demo_csv_text, generate_demo_frame
+    from reportgen.geography import load_geography
+
+    specs = pipeline.read_specs(None)
+    text = demo_csv_text(generate_demo_frame(specs, load_geography(), DEFAULT_SEED))
+    assert hashlib.sha256(text.encode("utf-8")).hexdigest() == DEMO_CSV_SHA256
