@@ -45,7 +45,7 @@ from .output import write_atomic
 from .periods import period_sort_key
 from .pipeline import (
     BuildOptions,
-    area_provenance,
+    area_provenances,
     benchmark_bytes,
     build_area_outputs,
     compute_benchmark,
@@ -504,11 +504,10 @@ def _edition_label(folder: Path) -> str:
 
 def _plan(folder, areas, job, manifest, force, report) -> list[tuple[Area, str]]:
     """Each area's dependency hash; the areas to build (all with --force), the rest recorded unchanged."""
+    records = area_provenances(areas, job.specs, job.data, job.table, job.options, job.changes)
     todo = []
     for area in areas:
-        digest = area_provenance(area, job.specs, job.data, job.table, job.options, job.changes.get(area.code))[
-            "inputs_sha256"
-        ]
+        digest = records[area.code]["inputs_sha256"]
         if not force and is_up_to_date(folder, manifest["areas"].get(area.code), digest):
             report.unchanged.append(area.code)
         else:

@@ -39,7 +39,7 @@ from .data import (
 from .demo import DEFAULT_SEED, demo_csv_text, generate_demo_frame, write_demo_data
 from .derive import derive_series
 from .errors import DataError, OutputError, Problem, RenderError, SpecError
-from .fingerprint import inputs_sha256
+from .fingerprint import DependencyHashes, inputs_sha256
 from .geography import Area, area_kind, load_geography
 from .output import check_folder, edition_problem, is_ons_code, neutralise_text, reserve, workbook_bytes
 from .periods import parse_period
@@ -538,6 +538,38 @@ def area_provenance(
     return {**record, "inputs_sha256": inputs_sha256(table, area, record, settings)}
 
 
+def area_provenances(
+    areas: list[Area],
+    specs: list[IndicatorSpec],
+    data: IndicatorData,
+    table: pd.DataFrame,
+    options: BuildOptions,
+    changes: dict[str, dict | None],
+) -> dict[str, dict[str, str]]:
+    """:func:`area_provenance` of many areas, by area code, with the shared work done once.
+
+    The edition, layouts and specs hashes are the same for every area, and the table is sorted
+    and its rows hashed once (:class:`reportgen.fingerprint.DependencyHashes`); the records are
+    identical to :func:`area_provenance`'s. A national run's plan uses this for every authority.
+    """
+    if not areas:
+        return {}
+    edition, data_date = edition_and_date(data, specs, options)
+    search_path = layout_search_path(options.layouts_dir, default_layouts_dir())
+    shared = provenance_record(areas[0], data, specs, search_path, edition, data_date)
+    hashes = DependencyHashes(table)
+    records = {}
+    for area in areas:
+        record = {**shared, "area_code": area.code, "area_name": area.name}
+        settings = {
+            "author": options.author or DEFAULT_AUTHOR,
+            "palette": options.palette,
+            "changes": changes.get(area.code),
+        }
+        records[area.code] = {**record, "inputs_sha256": hashes.sha256(area, record, settings)}
+    return records
+
+
 def load_comparator(path: Path) -> ComparatorGroup:
     """Read a comparator group YAML file: ``name`` and a list of ``areas`` (ONS codes)."""
     raw = load_yaml_file(path, max_bytes=100_000, what="comparator")
@@ -657,7 +689,13 @@ def neutralised(table: pd.DataFrame, one_newline: bool = False) -> pd.DataFrame:
         return value
 
     text_columns = [c for c in table.columns if not pd.api.types.is_numeric_dtype(table[c])]
-    return table.assign(**{c: table[c].map(clean) for c in text_columns})
+    changed = {}
+    for column in text_columns:  # each distinct text once: most columns need no change at all
+        values = table[column]
+        fixes = {v: fixed for v in pd.unique(values) if isinstance(v, str) and (fixed := clean(v)) != v}
+        if fixes:
+            changed[column] = values.map(lambda v, fixes=fixes: fixes.get(v, v) if isinstance(v, str) else v)
+    return table.assign(**changed)
 
 
 def check_output_file(path: Path) -> Path:

@@ -16,6 +16,7 @@ import weakref
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from national_helpers import HARTLEPOOL, HULL, small_inputs
 from scipy import stats
@@ -24,6 +25,7 @@ from reportgen import national, pipeline
 from reportgen.cli import cli
 from reportgen.errors import RenderError
 from reportgen.fingerprint import dependency_rows
+from reportgen.geography import Area, load_geography
 from reportgen.stats import ci
 
 
@@ -263,3 +265,56 @@ def test_the_demonstration_data_are_byte_for_byte_those_of_the_row_by_row_genera
     specs = pipeline.read_specs(None)
     text = demo_csv_text(generate_demo_frame(specs, load_geography(), DEFAULT_SEED))
     assert hashlib.sha256(text.encode("utf-8")).hexdigest() == DEMO_CSV_SHA256
+
+
+# --------------------------------------------------------------------------- the national run's plan
+
+
+@pytest.mark.parametrize("which", ["all of England", "two regions"])
+def test_the_plans_hashes_are_those_of_each_areas_own_provenance(small, tmp_path, which):
+    specs_dir, full_data, partial = small
+    data_path = full_data if which == "all of England" else partial
+    specs = pipeline.read_specs(specs_dir)
+    data = pipeline.read_data(data_path, specs)
+    table = pipeline.compute_benchmark(data, specs)
+    areas = sorted(load_geography().authorities, key=lambda a: a.code)
+    areas.append(Area("E06000099", "An authority not in the file", "E12000001", "North East"))
+    changes = {a.code: {"previous_edition": "2023", "rows": [{"what": a.name}]} for a in areas[::7]}
+    options = pipeline.BuildOptions(specs_dir=specs_dir, out_dir=tmp_path, author="A. Analyst")
+    together = pipeline.area_provenances(areas, specs, data, table, options, changes)
+    assert list(together) == [a.code for a in areas]
+    for area in areas:
+        alone = pipeline.area_provenance(area, specs, data, table, options, changes.get(area.code))
+        assert together[area.code] == alone, area.name
+    assert len({r["inputs_sha256"] for r in together.values()}) == len(areas)
+
+
+def test_neutralised_csv_is_that_of_cleaning_every_cell(small):
+    """The benchmark CSV cleans each distinct text once; the bytes are those of cleaning every cell."""
+    from reportgen.output import neutralise_text
+
+    specs_dir, data_path, _ = small
+    specs = pipeline.read_specs(specs_dir)
+    table = pipeline.compute_benchmark(pipeline.read_data(data_path, specs), specs)
+    table.loc[table.index[:3], "area_name"] = ["=HYPERLINK(1)", "two\r\nlines", "+1"]
+    table.loc[table.index[5], "value_note"] = "@cmd\r"
+    table.loc[table.index[6], "value_note"] = None
+
+    def every_cell(value):
+        value = neutralise_text(value)
+        return value.replace("\r\n", "\n").replace("\r", "\n") if isinstance(value, str) else value
+
+    text = [c for c in table.columns if not pd.api.types.is_numeric_dtype(table[c])]
+    expected = table.assign(**{c: table[c].map(every_cell) for c in text}).to_csv(index=False, lineterminator="\n")
+    produced = pipeline.benchmark_bytes(table, "csv").decode("utf-8")
+    assert produced == expected
+    assert "'=HYPERLINK(1)" in produced and "'@cmd\n" in produced and "\r" not in produced
+
+
+def test_the_pdf_engine_version_is_read_without_importing_weasyprint():
+    code = (
+        "import sys; from reportgen.render import pdf_engine_version; v = pdf_engine_version();"
+        "assert 'weasyprint' not in sys.modules; import weasyprint; assert v == weasyprint.__version__, v; print(v)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
