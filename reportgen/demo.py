@@ -299,15 +299,23 @@ def _mean_rows(spec, places, geography, rng) -> pd.DataFrame:
     means = true + rng.normal(0, 1, true.shape) * sd / np.sqrt(n)
     region_codes = np.array([p.area.region_code for p in places])
 
-    def summary(kind, key, t):
-        mask = np.ones(len(places), bool) if kind == "E" else region_codes == key if kind == "R" else None
-        if mask is None:
-            mean, size = means[key, t], n[key, t]
-        else:
-            size = n[mask, t].sum()
-            mean = float(np.sum(means[mask, t] * n[mask, t]) / size)
+    def intervals(mean, size):
         value, lo95, up95 = t_mean_interval_from_summary(mean, sd, size, 0.95)
         _, lo998, up998 = t_mean_interval_from_summary(mean, sd, size, 0.998)
+        return value, lo95, up95, lo998, up998
+
+    by_period: dict[int, tuple] = {}  # every authority of a period at once (elementwise: the same numbers)
+
+    def summary(kind, key, t):
+        if kind == "A":
+            if t not in by_period:
+                by_period[t] = intervals(means[:, t], n[:, t])
+            value, lo95, up95, lo998, up998 = (float(column[key]) for column in by_period[t])
+            return value, lo95, up95, lo998, up998, np.nan, float(n[key, t])
+        mask = np.ones(len(places), bool) if kind == "E" else region_codes == key
+        size = n[mask, t].sum()
+        mean = float(np.sum(means[mask, t] * n[mask, t]) / size)
+        value, lo95, up95, lo998, up998 = intervals(mean, size)
         return float(value), float(lo95), float(up95), float(lo998), float(up998), np.nan, float(size)
 
     return _assemble(spec, places, geography, np.zeros_like(n), n, rng, ci=summary)
@@ -392,9 +400,16 @@ def demo_csv_text(frame: pd.DataFrame) -> str:
     writer = csv.writer(buffer, lineterminator="\n")
     header = [display for _, display in FINGERTIPS_HEADER]
     writer.writerow(header)
-    cells = [[_cell(v) for v in frame[name].tolist()] for name in header]  # column by column
+    cells = [_column_cells(frame[name]) for name in header]  # column by column
     writer.writerows(zip(*cells, strict=True))
     return buffer.getvalue()
+
+
+def _column_cells(column: pd.Series) -> list[str]:
+    """A column's cells as :func:`_cell` writes them; numbers of a float column without the type checks."""
+    if column.dtype == np.float64:
+        return ["" if v != v else (str(int(v)) if v.is_integer() else f"{v:.10g}") for v in column.tolist()]
+    return [_cell(v) for v in column.tolist()]
 
 
 def _cell(value) -> str:
