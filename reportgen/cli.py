@@ -534,14 +534,15 @@ def _exit_without_teardown(exc: SystemExit) -> None:
     After a build the process holds millions of objects (data, statistics, fonts, documents) that
     Python would free one by one, about 0.6 s after the work is done. Exit handlers still run
     (WeasyPrint's temporary font folders are removed, logging is flushed) and the output streams
-    are flushed; with other threads still running, Python exits normally.
+    are flushed; with other (non-daemon) threads still running, Python exits normally.
     """
     import atexit
     import os
     import threading
 
     run_exit_handlers = getattr(atexit, "_run_exitfuncs", None)
-    if threading.active_count() > 1 or run_exit_handlers is None:
+    others = [t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon]
+    if others or run_exit_handlers is None:
         raise exc
     code = exc.code
     if code is not None and not isinstance(code, int):

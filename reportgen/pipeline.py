@@ -241,6 +241,9 @@ def rare_collections():
 
 def build_profile(area_text: str, data_path: Path | None, options: BuildOptions) -> BuildResult:
     """Build one authority's profile: data -> statistics -> charts -> HTML -> PDF, written atomically."""
+    from .render import preload_engine
+
+    preload_engine()  # WeasyPrint imports in the background while the data load
     with rare_collections():
         return _build_profile(area_text, data_path, options)
 

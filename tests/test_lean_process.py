@@ -318,3 +318,13 @@ def test_the_pdf_engine_version_is_read_without_importing_weasyprint():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
+
+
+def test_preloading_the_pdf_engine_starts_one_background_import():
+    code = (
+        "import sys; from reportgen.render import preload_engine, _PRELOADS;"
+        "preload_engine(); preload_engine(); assert len(_PRELOADS) == 1 and _PRELOADS[0].daemon;"
+        "_PRELOADS[0].join(60); assert 'weasyprint' in sys.modules; print('ok')"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
