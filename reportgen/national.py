@@ -567,11 +567,13 @@ def _missing_value_warnings(table: pd.DataFrame, areas: Iterable[Area]) -> list[
     """Per area: indicators with no value in their latest period (missing or suppressed)."""
     latest = {ind: max(p.unique(), key=period_sort_key) for ind, p in table.groupby("indicator_id")["period"]}
     last = table[table["period"] == table["indicator_id"].map(latest)]
+    missing = last[last["value"].isna()]
+    by_area = dict(tuple(missing.groupby("area_code", sort=False)["indicator_id"]))  # once, not per area
     warnings = []
     for area in areas:
-        rows = last[(last["area_code"] == area.code) & last["value"].isna()]
-        if len(rows):
-            names = ", ".join(sorted(rows["indicator_id"]))
+        rows = by_area.get(area.code)
+        if rows is not None and len(rows):
+            names = ", ".join(sorted(rows))
             warnings.append(f"{area.code} {area.name}: no value in the latest period (missing or suppressed): {names}")
     return warnings
 
