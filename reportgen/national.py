@@ -311,7 +311,7 @@ def run_dask(job: Job, areas: list[Area], scheduler: str, on_result: OnResult) -
             f"--scheduler {scheduler}: cannot connect ({exc}). Start it with 'dask scheduler' and check the address."
         ) from None
     with client:
-        shared = client.scatter(job, broadcast=True)
+        shared = client.scatter(job_for(job, areas), broadcast=True)
         futures = client.map(build_area_remote, areas, job=shared, pure=False)
         by_key = {f.key: a for f, a in zip(futures, areas, strict=True)}
         for future in dask_completed(futures):
