@@ -178,6 +178,12 @@ def profile_stages(area_text: str, csv_path: Path, options) -> tuple[Stopwatch, 
     This is the one place to adapt when ``pipeline.render_profile`` changes shape.
     """
     from . import pipeline as p
+
+    with p.rare_collections():  # the garbage collector's settings of pipeline.build_profile
+        return _profile_stages(p, area_text, csv_path, options)
+
+
+def _profile_stages(p, area_text: str, csv_path: Path, options) -> tuple[Stopwatch, str, list[Path], int]:
     from .assets import default_layouts_dir
     from .charts import draw_charts
     from .compose import ProfileInputs, plan_profile
@@ -197,7 +203,7 @@ def profile_stages(area_text: str, csv_path: Path, options) -> tuple[Stopwatch, 
         edition, data_date = p.edition_and_date(data, specs, options)
         search_path = layout_search_path(options.layouts_dir, default_layouts_dir())
         theme = load_theme(search_path, options.palette)
-        provenance = p.provenance_record(area, data, specs, search_path, edition, data_date)
+        provenance = p.area_provenance(area, specs, data, table, options)  # as make_document: with inputs_sha256
         inputs = ProfileInputs(
             area=area, specs=tuple(specs), table=table, theme=theme, edition=edition, data_date=data_date,
             author=p.DEFAULT_AUTHOR, synthetic=data.synthetic, version=p.__version__,
@@ -302,7 +308,7 @@ def measure_floor(area_text: str, csv_path: Path, html: str, search_path: list[P
     for run in range(runs):
         with clock(f"full {run}"):
             p.render_profile(area, specs, data, table, options)
-        with clock(f"floor {run}"):
+        with clock(f"floor {run}"), p.rare_collections():  # as a build renders
             html_to_pdf(floor, search_path, created=date(2024, 1, 1), timings=split)
         full.append(clock.seconds[f"full {run}"])
         full_cpu.append(clock.cpu[f"full {run}"])
