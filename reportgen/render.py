@@ -260,16 +260,16 @@ def _import_engine() -> None:
 def pdf_engine_version() -> str:
     """The WeasyPrint version, recorded in each profile's provenance.
 
-    Read from the installed package's metadata when WeasyPrint is not imported yet: a national
-    rerun with nothing to rebuild then never imports it (about 0.4 s).
+    Read from the installed package's metadata (the same as ``weasyprint.__version__``), so a
+    national rerun with nothing to rebuild never imports WeasyPrint (about 0.4 s), and the answer
+    does not depend on whether it is imported yet (it may be importing in the background).
     """
-    module = sys.modules.get("weasyprint")
-    if module is None:
-        try:
-            return importlib.metadata.version("weasyprint")
-        except importlib.metadata.PackageNotFoundError:
-            import weasyprint as module
-    return module.__version__
+    try:
+        return importlib.metadata.version("weasyprint")
+    except importlib.metadata.PackageNotFoundError:
+        from weasyprint import __version__
+
+        return __version__
 
 
 def font_subsetter() -> str:
