@@ -253,7 +253,10 @@ def _build_in_worker(area: Area, scratch: Path | None) -> AreaResult:
 
 def build_area_remote(area: Area, job: Job) -> AreaResult:
     """The Dask task: the same pure function, in the worker's own temporary folder."""
-    return build_area(job, area, None)
+    try:
+        return build_area(job, area, None)
+    finally:
+        release_memory()
 
 
 # --------------------------------------------------------------------------- executors
@@ -270,7 +273,9 @@ def run_local(job: Job, areas: list[Area], jobs: int, scratch: Path, on_result: 
     """
     if jobs <= 1 or len(areas) <= 1:
         for area in areas:
-            on_result(build_area(job, area, scratch))
+            result = build_area(job, area, scratch)
+            release_memory()  # documents are built with rare collections: free each area's cycles
+            on_result(result)
         return
     batch_size = jobs * MAX_TASKS_PER_CHILD
     for start in range(0, len(areas), batch_size):

@@ -328,3 +328,26 @@ def test_preloading_the_pdf_engine_starts_one_background_import():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
+
+
+def test_areas_built_in_this_process_have_their_reference_cycles_freed_before_the_next(monkeypatch, tmp_path):
+    """With --jobs 1 the areas are built in the command's process, under rare collections: each
+    area's cycles are collected after it, so memory does not grow from one area to the next."""
+
+    class Box:
+        pass
+
+    cycles = []
+
+    def build(job, area, scratch=None):
+        box = Box()
+        box.self = box  # a document's boxes refer to each other
+        cycles.append(weakref.ref(box))
+        return national.AreaResult(area.code)
+
+    freed = []
+    monkeypatch.setattr(national, "build_area", build)
+    areas = [Area(HARTLEPOOL, "Hartlepool"), Area(HULL, "Kingston upon Hull, City of")]
+    with pipeline.rare_collections():  # collections this rare would not run on their own
+        national.run_local(None, areas, 1, tmp_path, lambda result: freed.append(cycles[-1]() is None))
+    assert freed == [True, True]
