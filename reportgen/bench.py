@@ -178,6 +178,12 @@ def profile_stages(area_text: str, csv_path: Path, options) -> tuple[Stopwatch, 
     This is the one place to adapt when ``pipeline.render_profile`` changes shape.
     """
     from . import pipeline as p
+
+    with p.rare_collections():  # the garbage collector's settings of pipeline.build_profile
+        return _profile_stages(p, area_text, csv_path, options)
+
+
+def _profile_stages(p, area_text: str, csv_path: Path, options) -> tuple[Stopwatch, str, list[Path], int]:
     from .assets import default_layouts_dir
     from .charts import draw_charts
     from .compose import ProfileInputs, plan_profile
@@ -197,7 +203,7 @@ def profile_stages(area_text: str, csv_path: Path, options) -> tuple[Stopwatch, 
         edition, data_date = p.edition_and_date(data, specs, options)
         search_path = layout_search_path(options.layouts_dir, default_layouts_dir())
         theme = load_theme(search_path, options.palette)
-        provenance = p.provenance_record(area, data, specs, search_path, edition, data_date)
+        provenance = p.area_provenance(area, specs, data, table, options)  # as make_document: with inputs_sha256
         inputs = ProfileInputs(
             area=area, specs=tuple(specs), table=table, theme=theme, edition=edition, data_date=data_date,
             author=p.DEFAULT_AUTHOR, synthetic=data.synthetic, version=p.__version__,
@@ -302,7 +308,7 @@ def measure_floor(area_text: str, csv_path: Path, html: str, search_path: list[P
     for run in range(runs):
         with clock(f"full {run}"):
             p.render_profile(area, specs, data, table, options)
-        with clock(f"floor {run}"):
+        with clock(f"floor {run}"), p.rare_collections():  # as a build renders
             html_to_pdf(floor, search_path, created=date(2024, 1, 1), timings=split)
         full.append(clock.seconds[f"full {run}"])
         full_cpu.append(clock.cpu[f"full {run}"])
@@ -335,42 +341,62 @@ WORKER = "from reportgen.bench import worker_main; worker_main()"
 
 
 def worker_main(argv: list[str] | None = None) -> None:
-    """A batch worker: ``CSV OUT_DIR RESULT_JSON CODE...``; builds the first area as a warm-up, then each.
+    """A batch worker: ``JOB_PICKLE OUT_DIR RESULT_JSON CODE...``; builds the first area as a warm-up, then each.
 
-    Writes, per area: name, wall seconds, CPU seconds, PDF bytes and RSS after the build (MiB).
+    It is set up as a national run's worker is: it receives its job (specs, data and benchmark
+    table cut to what its areas read, :func:`reportgen.national.job_for`) instead of loading the
+    data, and releases memory after each area (:func:`reportgen.national.release_memory`, timed
+    with the build). Writes, per area: name, wall seconds, CPU seconds, PDF bytes and RSS after it (MiB).
     """
     import json
+    import pickle
 
+    from . import national
     from . import pipeline as p
     from .geography import load_geography
 
-    csv_path, out_dir, result, *codes = argv if argv is not None else sys.argv[1:]
+    job_path, out_dir, result, *codes = argv if argv is not None else sys.argv[1:]
+    job = pickle.loads(Path(job_path).read_bytes())  # written by warm_profiles just before
+    national._init_worker(job)
     options = p.BuildOptions(out_dir=Path(out_dir))
-    specs = p.read_specs(None)
-    data = p.read_data(Path(csv_path), specs)
-    table = p.compute_benchmark(data, specs)
     geography = load_geography()
     areas = [geography.resolve(code) for code in codes]
-    p.render_profile(areas[0], specs, data, table, options)  # warm-up: imports, fonts, caches
-    rows = [_timed_build(p, area, specs, data, table, options) for area in areas]
+    p.render_profile(areas[0], job.specs, job.data, job.table, options)  # warm-up: imports, fonts, caches
+    national.release_memory()
+    rows = [_timed_build(p, area, job, options) for area in areas]
     largest = areas[max(range(len(rows)), key=lambda i: rows[i][3])]
-    again = _timed_build(p, largest, specs, data, table, options)  # memory growth: the largest area once more
+    again = _timed_build(p, largest, job, options)  # memory growth: the largest area once more
     Path(result).write_text(json.dumps({"rows": rows, "again": again}), encoding="utf-8")
 
 
-def _timed_build(p, area, specs, data, table, options) -> list:
+def _timed_build(p, area, job, options) -> list:
+    from .national import release_memory
+
     clock = Stopwatch()
     with clock("build"):
-        built = p.render_profile(area, specs, data, table, options)
+        built = p.render_profile(area, job.specs, job.data, job.table, options)
+        release_memory()
     return [area.name, clock.seconds["build"], clock.cpu["build"], built.path.stat().st_size, current_rss_mib()]
 
 
 def warm_profiles(csv_path: Path, tmp: Path, areas: list) -> tuple[dict, Run]:
-    """Build the areas in one fresh worker process; its results (see :func:`worker_main`) and the run."""
-    import json
+    """Build the areas in one fresh worker process; its results (see :func:`worker_main`) and the run.
 
+    The job is prepared here, as a national run's parent does, and handed over as a pickle.
+    """
+    import json
+    import pickle
+
+    from . import national
+    from . import pipeline as p
+
+    specs = p.read_specs(None)
+    data = p.read_data(csv_path, specs)
+    job = national.Job(specs, data, p.compute_benchmark(data, specs), p.BuildOptions(), {})
+    job_path = tmp / "worker-job.pickle"
+    job_path.write_bytes(pickle.dumps(national.job_for(job, areas)))
     result = tmp / "worker.json"
-    run = run_timed([sys.executable, "-c", WORKER, str(csv_path), str(tmp / "warm"), str(result),
+    run = run_timed([sys.executable, "-c", WORKER, str(job_path), str(tmp / "warm"), str(result),
                      *(a.code for a in areas)])  # fmt: skip
     if run.code != 0:
         raise SystemExit(f"benchmark worker failed:\n{run.output[-2000:]}")
@@ -442,7 +468,8 @@ def section_memory(report: Report, worker: dict, run: Run, national_note: str) -
     growth = again[4] - max(rss)
     flat = growth <= GROWTH_MIB
     lines = [
-        f"- the worker above (a fresh process building {len(rss) + 2} profiles): peak RSS "
+        f"- the worker above (a fresh process building {len(rss) + 2} profiles, sent its job and releasing "
+        "memory after each area as a national worker does): peak RSS "
         f"**{run.max_rss_mib:,.0f} MiB** (its own `ru_maxrss`, read with `os.wait4`)",
         f"- RSS after each profile: {', '.join(f'{r:,.0f}' for r in rss)} MiB",
         f"- the largest profile ({again[0]}) built once more at the end: RSS {again[4]:,.0f} MiB, "

@@ -742,7 +742,10 @@ def _proportion_range_problems(path: str, spec, rows: pd.DataFrame) -> list[Prob
     problems: list[Problem] = []
     top = float(spec.multiplier)
     for column in (VALUE, *_LIMIT_COLUMNS):
-        outside = rows[(rows[column] < 0) | (rows[column] > top)]
+        wrong = (rows[column] < 0) | (rows[column] > top)
+        if not wrong.any():  # the usual case: no rows to select
+            continue
+        outside = rows[wrong]
         problems += [
             Problem(
                 where,

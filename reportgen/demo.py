@@ -213,96 +213,80 @@ def _suppression(spec, places, denominator, rng) -> np.ndarray:
 
 
 def _period_rows(spec, period, local, suppressed, geography, ci, t) -> pd.DataFrame:
+    """One period's rows: England, the regions, then every authority (built column by column)."""
     regions = local.groupby("region", sort=True)[["count", "denominator"]].sum()
-    rows = [
-        _row(
-            spec,
-            period,
-            ENGLAND_CODE,
-            ENGLAND_NAME,
-            "England",
-            "",
-            "",
-            local["count"].sum(),
-            local["denominator"].sum(),
-            ci and ci("E", None, t),
-        )
-    ]
     region_names = geography.regions
-    for code, agg in regions.iterrows():
-        rows.append(
-            _row(
-                spec,
-                period,
-                code,
-                region_names[code],
-                "Region",
-                ENGLAND_CODE,
-                ENGLAND_NAME,
-                agg["count"],
-                agg["denominator"],
-                ci and ci("R", code, t),
-            )
-        )
-    for i, r in enumerate(local.itertuples(index=False)):
-        rows.append(
-            _row(
-                spec,
-                period,
-                r.code,
-                r.name,
-                UTLA_AREA_TYPE,
-                r.region,
-                f"{region_names[r.region]} region",
-                r.count,
-                r.denominator,
-                ci and ci("A", i, t),
-                suppressed[i],
-            )
-        )
-    return pd.DataFrame(rows)
-
-
-def _row(spec, period, code, name, area_type, parent, parent_name, count, denominator, ci=None, suppressed=False):
-    value = count / denominator * spec.multiplier if denominator > 0 else np.nan
-    lower95 = upper95 = lower998 = upper998 = np.nan
-    if ci is not None:
-        value, lower95, upper95, lower998, upper998, count, denominator = ci
-    note = SYNTHETIC_NOTE
-    if np.isnan(value) and not suppressed:
-        note = f"{SYNTHETIC_NOTE}; value cannot be calculated because the population is too small"
-    if suppressed:
-        value = lower95 = upper95 = lower998 = upper998 = count = np.nan
-        note = f"{SYNTHETIC_NOTE}; {SMALL_SAMPLE_NOTE}"
-    return {
-        "Indicator ID": spec.data_key,
-        "Indicator Name": spec.name,
-        "Parent Code": parent,
-        "Parent Name": parent_name,
-        "Area Code": code,
-        "Area Name": name,
-        "Area Type": area_type,
-        "Sex": spec.sex,
-        "Age": spec.age,
-        "Category Type": "",
-        "Category": "",
-        "Time period": period,
-        "Value": value,
-        "Lower CI 95.0 limit": lower95,
-        "Upper CI 95.0 limit": upper95,
-        "Lower CI 99.8 limit": lower998,
-        "Upper CI 99.8 limit": upper998,
-        "Count": count,
-        "Denominator": denominator,
-        "Value note": note,
-        "Recent Trend": "",
-        "Compared to England value or percentiles": "",
-        "Compared to Region value or percentiles": "",
-        "Time period Sortable": f"{int(period[:4])}0000",
-        "New data": "",
-        "Compared to goal": "",
-        "Time period range": "3y" if " - " in period else "1y",
+    n_regions, n_local = len(regions), len(local)
+    region_codes = list(regions.index)
+    local_regions = local["region"].tolist()
+    count = np.concatenate([[local["count"].sum()], regions["count"].to_numpy(), local["count"].to_numpy()])
+    denominator = np.concatenate(
+        [[local["denominator"].sum()], regions["denominator"].to_numpy(), local["denominator"].to_numpy()]
+    )
+    columns = {
+        "Parent Code": ["", *[ENGLAND_CODE] * n_regions, *local_regions],
+        "Parent Name": ["", *[ENGLAND_NAME] * n_regions, *[f"{region_names[r]} region" for r in local_regions]],
+        "Area Code": [ENGLAND_CODE, *region_codes, *local["code"].tolist()],
+        "Area Name": [ENGLAND_NAME, *[region_names[c] for c in region_codes], *local["name"].tolist()],
+        "Area Type": ["England", *["Region"] * n_regions, *[UTLA_AREA_TYPE] * n_local],
     }
+    units = [("E", None), *[("R", code) for code in region_codes], *[("A", i) for i in range(n_local)]]
+    limits = _values_and_limits(spec, count, denominator, [ci and ci(kind, key, t) for kind, key in units])
+    withheld = np.concatenate([np.zeros(1 + n_regions, dtype=bool), np.asarray(suppressed, dtype=bool)])
+    return _rows_frame(spec, period, columns, limits, withheld)
+
+
+def _values_and_limits(spec, count, denominator, intervals) -> dict[str, np.ndarray]:
+    """Value, limits, count and denominator of each row: from counts, or the row's computed interval."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        value = np.where(denominator > 0, count / denominator * spec.multiplier, np.nan)
+    out = {"value": value, "count": count.astype(float), "denominator": denominator.astype(float)}
+    for name in ("lower95", "upper95", "lower998", "upper998"):
+        out[name] = np.full(len(value), np.nan)
+    names = ("value", "lower95", "upper95", "lower998", "upper998", "count", "denominator")
+    for i, interval in enumerate(intervals):
+        if interval is not None:
+            for name, number in zip(names, interval, strict=True):
+                out[name][i] = number
+    return out
+
+
+def _rows_frame(spec, period, columns, limits, withheld) -> pd.DataFrame:
+    n = len(withheld)
+    value = limits["value"]
+    too_small = np.isnan(value) & ~withheld
+    note = np.full(n, SYNTHETIC_NOTE, dtype=object)
+    note[too_small] = f"{SYNTHETIC_NOTE}; value cannot be calculated because the population is too small"
+    note[withheld] = f"{SYNTHETIC_NOTE}; {SMALL_SAMPLE_NOTE}"
+    hidden = {k: np.where(withheld, np.nan, limits[k]) for k in ("value", "lower95", "upper95", "lower998")}
+    hidden |= {k: np.where(withheld, np.nan, limits[k]) for k in ("upper998", "count")}
+    return pd.DataFrame(
+        {
+            "Indicator ID": [spec.data_key] * n,
+            "Indicator Name": [spec.name] * n,
+            **columns,
+            "Sex": [spec.sex] * n,
+            "Age": [spec.age] * n,
+            "Category Type": [""] * n,
+            "Category": [""] * n,
+            "Time period": [period] * n,
+            "Value": hidden["value"],
+            "Lower CI 95.0 limit": hidden["lower95"],
+            "Upper CI 95.0 limit": hidden["upper95"],
+            "Lower CI 99.8 limit": hidden["lower998"],
+            "Upper CI 99.8 limit": hidden["upper998"],
+            "Count": hidden["count"],
+            "Denominator": limits["denominator"],
+            "Value note": note,
+            "Recent Trend": [""] * n,
+            "Compared to England value or percentiles": [""] * n,
+            "Compared to Region value or percentiles": [""] * n,
+            "Time period Sortable": [f"{int(period[:4])}0000"] * n,
+            "New data": [""] * n,
+            "Compared to goal": [""] * n,
+            "Time period range": ["3y" if " - " in period else "1y"] * n,
+        }
+    )
 
 
 def _mean_rows(spec, places, geography, rng) -> pd.DataFrame:
@@ -315,15 +299,23 @@ def _mean_rows(spec, places, geography, rng) -> pd.DataFrame:
     means = true + rng.normal(0, 1, true.shape) * sd / np.sqrt(n)
     region_codes = np.array([p.area.region_code for p in places])
 
-    def summary(kind, key, t):
-        mask = np.ones(len(places), bool) if kind == "E" else region_codes == key if kind == "R" else None
-        if mask is None:
-            mean, size = means[key, t], n[key, t]
-        else:
-            size = n[mask, t].sum()
-            mean = float(np.sum(means[mask, t] * n[mask, t]) / size)
+    def intervals(mean, size):
         value, lo95, up95 = t_mean_interval_from_summary(mean, sd, size, 0.95)
         _, lo998, up998 = t_mean_interval_from_summary(mean, sd, size, 0.998)
+        return value, lo95, up95, lo998, up998
+
+    by_period: dict[int, tuple] = {}  # every authority of a period at once (elementwise: the same numbers)
+
+    def summary(kind, key, t):
+        if kind == "A":
+            if t not in by_period:
+                by_period[t] = intervals(means[:, t], n[:, t])
+            value, lo95, up95, lo998, up998 = (float(column[key]) for column in by_period[t])
+            return value, lo95, up95, lo998, up998, np.nan, float(n[key, t])
+        mask = np.ones(len(places), bool) if kind == "E" else region_codes == key
+        size = n[mask, t].sum()
+        mean = float(np.sum(means[mask, t] * n[mask, t]) / size)
+        value, lo95, up95, lo998, up998 = intervals(mean, size)
         return float(value), float(lo95), float(up95), float(lo998), float(up998), np.nan, float(size)
 
     return _assemble(spec, places, geography, np.zeros_like(n), n, rng, ci=summary)
@@ -408,9 +400,16 @@ def demo_csv_text(frame: pd.DataFrame) -> str:
     writer = csv.writer(buffer, lineterminator="\n")
     header = [display for _, display in FINGERTIPS_HEADER]
     writer.writerow(header)
-    for row in frame[header].itertuples(index=False):
-        writer.writerow([_cell(v) for v in row])
+    cells = [_column_cells(frame[name]) for name in header]  # column by column
+    writer.writerows(zip(*cells, strict=True))
     return buffer.getvalue()
+
+
+def _column_cells(column: pd.Series) -> list[str]:
+    """A column's cells as :func:`_cell` writes them; numbers of a float column without the type checks."""
+    if column.dtype == np.float64:
+        return ["" if v != v else (str(int(v)) if v.is_integer() else f"{v:.10g}") for v in column.tolist()]
+    return [_cell(v) for v in column.tolist()]
 
 
 def _cell(value) -> str:

@@ -9,12 +9,17 @@ whole files, and a rerun rebuilds only the areas whose inputs changed.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import dataclasses
 import fcntl
+import functools
+import gc
 import hashlib
 import json
 import multiprocessing
 import os
+import resource
 import shutil
 import socket
 import sys
@@ -32,14 +37,15 @@ import pandas as pd
 
 from . import __version__, site
 from . import changes as ch
-from .data import IndicatorData
+from .data import INDICATOR_ID, PERIOD, IndicatorData
 from .errors import ReportgenError
+from .fingerprint import dependency_rows
 from .geography import Area, load_geography
 from .output import write_atomic
 from .periods import period_sort_key
 from .pipeline import (
     BuildOptions,
-    area_provenance,
+    area_provenances,
     benchmark_bytes,
     build_area_outputs,
     compute_benchmark,
@@ -97,6 +103,7 @@ class AreaResult:
     warnings: tuple[str, ...] = ()
     error: str = ""
     seconds: float = 0.0
+    peak_rss_mib: float = 0.0  # the worker process's peak resident memory so far (0: built in this process)
 
 
 @dataclass
@@ -113,6 +120,7 @@ class RunReport:
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
     names: dict[str, str] = field(default_factory=dict)
+    worker_peak_rss_mib: float = 0.0
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -127,6 +135,7 @@ class RunReport:
             ],
             "warnings": self.warnings,
             "seconds": round(self.seconds, 1),
+            "worker_peak_rss_mib": round(self.worker_peak_rss_mib) or None,
             "status": "failed" if self.failed else "ok",
         }
 
@@ -152,6 +161,60 @@ _WORKER_JOB: Job | None = None
 def _init_worker(job: Job) -> None:
     global _WORKER_JOB
     _WORKER_JOB = job
+    # Everything alive now (modules, the job) lives as long as the worker: the collections after
+    # each area (release_memory) then scan only what the area left, not these.
+    gc.collect()
+    gc.freeze()
+
+
+def job_for(job: Job, areas: Iterable[Area]) -> Job:
+    """The part of a run's inputs that building ``areas`` reads: what a pool of workers is sent.
+
+    Of the benchmark table a profile reads its own, England's and its region's rows (those its
+    dependency hash covers, :func:`reportgen.fingerprint.dependency_rows`), each indicator's
+    periods and how many authorities the table holds; of the data, only each indicator's periods
+    (for the edition and date), the file name, flags and warnings. The table kept is those rows,
+    plus one row of every other (indicator, period) and every other authority, in their order and
+    with their index, so the outputs are byte-identical to a build from the whole job, while a
+    worker holds a few MB instead of the whole table and data file.
+    """
+    areas = list(areas)
+    table = job.table
+    wanted = pd.Series(False, index=table.index)
+    for area in areas:
+        wanted[dependency_rows(table, area).index] = True
+    wanted[table.drop_duplicates(["indicator_id", "period"]).index] = True
+    wanted[table[table["area_type"] == "UTLA"].drop_duplicates("area_code").index] = True
+    frame = job.data.frame[[INDICATOR_ID, PERIOD]].drop_duplicates().reset_index(drop=True)
+    data = dataclasses.replace(job.data, frame=frame)
+    changes = {a.code: job.changes.get(a.code) for a in areas}
+    return dataclasses.replace(job, data=data, table=table[wanted], changes=changes)
+
+
+def release_memory() -> None:
+    """After an area in a worker: free its documents' reference cycles and return freed heap to the system.
+
+    Without it a worker's resident memory ratchets up to that of the largest profile it built
+    plus the garbage of the previous ones.
+    """
+    gc.collect()
+    _malloc_trim()
+
+
+def _malloc_trim() -> None:
+    """glibc's ``malloc_trim(0)``: give free heap pages back to the system (nothing elsewhere)."""
+    trim = _libc_malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@functools.cache
+def _libc_malloc_trim():
+    name = ctypes.util.find_library("c")
+    try:
+        return ctypes.CDLL(name).malloc_trim if name else None
+    except (OSError, AttributeError):
+        return None
 
 
 def build_area(job: Job, area: Area, scratch: Path | None = None) -> AreaResult:
@@ -180,12 +243,20 @@ def build_area(job: Job, area: Area, scratch: Path | None = None) -> AreaResult:
 
 def _build_in_worker(area: Area, scratch: Path | None) -> AreaResult:
     assert _WORKER_JOB is not None, "worker started without its job"
-    return build_area(_WORKER_JOB, area, scratch)
+    try:
+        result = build_area(_WORKER_JOB, area, scratch)
+    finally:
+        release_memory()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    return dataclasses.replace(result, peak_rss_mib=peak)
 
 
 def build_area_remote(area: Area, job: Job) -> AreaResult:
     """The Dask task: the same pure function, in the worker's own temporary folder."""
-    return build_area(job, area, None)
+    try:
+        return build_area(job, area, None)
+    finally:
+        release_memory()
 
 
 # --------------------------------------------------------------------------- executors
@@ -202,7 +273,9 @@ def run_local(job: Job, areas: list[Area], jobs: int, scratch: Path, on_result: 
     """
     if jobs <= 1 or len(areas) <= 1:
         for area in areas:
-            on_result(build_area(job, area, scratch))
+            result = build_area(job, area, scratch)
+            release_memory()  # documents are built with rare collections: free each area's cycles
+            on_result(result)
         return
     batch_size = jobs * MAX_TASKS_PER_CHILD
     for start in range(0, len(areas), batch_size):
@@ -212,7 +285,8 @@ def run_local(job: Job, areas: list[Area], jobs: int, scratch: Path, on_result: 
 def _run_pool(job: Job, areas: list[Area], jobs: int, scratch: Path, on_result: OnResult) -> None:
     context = multiprocessing.get_context("spawn")
     workers = min(jobs, len(areas))
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(job,)) as pool:
+    initargs = (job_for(job, areas),)
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=initargs) as pool:
         futures = {pool.submit(_build_in_worker, area, scratch): area for area in areas}
         for future in as_completed(futures):
             on_result(_result_of(future, futures[future]))
@@ -242,7 +316,7 @@ def run_dask(job: Job, areas: list[Area], scheduler: str, on_result: OnResult) -
             f"--scheduler {scheduler}: cannot connect ({exc}). Start it with 'dask scheduler' and check the address."
         ) from None
     with client:
-        shared = client.scatter(job, broadcast=True)
+        shared = client.scatter(job_for(job, areas), broadcast=True)
         futures = client.map(build_area_remote, areas, job=shared, pure=False)
         by_key = {f.key: a for f, a in zip(futures, areas, strict=True)}
         for future in dask_completed(futures):
@@ -435,11 +509,10 @@ def _edition_label(folder: Path) -> str:
 
 def _plan(folder, areas, job, manifest, force, report) -> list[tuple[Area, str]]:
     """Each area's dependency hash; the areas to build (all with --force), the rest recorded unchanged."""
+    records = area_provenances(areas, job.specs, job.data, job.table, job.options, job.changes)
     todo = []
     for area in areas:
-        digest = area_provenance(area, job.specs, job.data, job.table, job.options, job.changes.get(area.code))[
-            "inputs_sha256"
-        ]
+        digest = records[area.code]["inputs_sha256"]
         if not force and is_up_to_date(folder, manifest["areas"].get(area.code), digest):
             report.unchanged.append(area.code)
         else:
@@ -453,6 +526,7 @@ def _execute(folder, todo, job, manifest, settings, report, progress_stream) -> 
 
     def on_result(result: AreaResult) -> None:
         area, digest = digests[result.code]
+        report.worker_peak_rss_mib = max(report.worker_peak_rss_mib, result.peak_rss_mib)
         if result.error:
             report.failed[area.code] = result.error
         else:
@@ -498,11 +572,13 @@ def _missing_value_warnings(table: pd.DataFrame, areas: Iterable[Area]) -> list[
     """Per area: indicators with no value in their latest period (missing or suppressed)."""
     latest = {ind: max(p.unique(), key=period_sort_key) for ind, p in table.groupby("indicator_id")["period"]}
     last = table[table["period"] == table["indicator_id"].map(latest)]
+    missing = last[last["value"].isna()]
+    by_area = dict(tuple(missing.groupby("area_code", sort=False)["indicator_id"]))  # once, not per area
     warnings = []
     for area in areas:
-        rows = last[(last["area_code"] == area.code) & last["value"].isna()]
-        if len(rows):
-            names = ", ".join(sorted(rows["indicator_id"]))
+        rows = by_area.get(area.code)
+        if rows is not None and len(rows):
+            names = ", ".join(sorted(rows))
             warnings.append(f"{area.code} {area.name}: no value in the latest period (missing or suppressed): {names}")
     return warnings
 

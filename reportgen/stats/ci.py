@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.stats import chi2, norm
-from scipy.stats import t as student_t
 
 __all__ = [
     "Z95",
@@ -27,8 +25,9 @@ __all__ = [
     "quantile_category",
 ]
 
-Z95: float = float(norm.ppf(0.975))
-Z998: float = float(norm.ppf(0.999))
+#: ``scipy.stats.norm.ppf(0.975)`` and ``norm.ppf(0.999)`` (tests check them against scipy.stats).
+Z95: float = 1.959963984540054
+Z998: float = 3.090232306167813
 
 #: Start ages of the 20 abridged life-table bands (0, 1-4, 5-9, ..., 85-89, 90+).
 LE_START_AGES: np.ndarray = np.array([0, 1, *range(5, 95, 5)], dtype=float)
@@ -39,6 +38,54 @@ DSR_NONIND_METHOD = "Dobson, with confidence adjusted for non-independent events
 DSR_NA_TEXT = "dsr NA for total count < 10"
 LE_METHOD = "Chiang, using Silcocks et al for confidence limits"
 MEAN_METHOD = "Student's t-distribution"
+
+
+# --------------------------------------------------------------------------- quantiles
+
+# scipy.stats takes about 0.4 s and 65 MB to import (once per process, and once per worker of a
+# national run). Its ``ppf`` of the normal, chi-squared and Student's t distributions is a
+# scipy.special function behind argument checks; these reproduce both exactly (the tests compare
+# them with scipy.stats bit for bit), and scipy.special is imported only when first needed.
+
+
+def _ppf(core, q, shape=None, support=(-np.inf, np.inf)):
+    """``dist.ppf(q[, shape])`` as scipy.stats computes it, with ``core`` its ``_ppf``.
+
+    Where the shape parameter is not positive (or NaN) or ``q`` is outside [0, 1] the result is
+    NaN; ``q`` of 0 and 1 give the ends of the support.
+    """
+    arrays = [np.asarray(q)] if shape is None else [np.asarray(q), np.asarray(shape)]
+    broadcast = np.broadcast_arrays(*arrays)
+    q, args = broadcast[0], broadcast[1:]
+    valid = np.logical_and.reduce([a > 0 for a in args]) if args else np.ones(q.shape, dtype=bool)
+    inside = valid & (0 < q) & (q < 1)
+    output = np.full(q.shape, np.nan)
+    output[valid & (q == 0)] = support[0]
+    output[valid & (q == 1)] = support[1]
+    if np.any(inside):
+        output[inside] = core(q[inside], *[a[inside] for a in args]) * 1.0 + 0.0
+    return output[()] if output.ndim == 0 else output
+
+
+def norm_ppf(q):
+    """Standard normal quantile (``scipy.stats.norm.ppf``)."""
+    from scipy.special import ndtri
+
+    return _ppf(ndtri, q)
+
+
+def chi2_ppf(q, df):
+    """Chi-squared quantile with ``df`` degrees of freedom (``scipy.stats.chi2.ppf``)."""
+    from scipy.special import gammaincinv
+
+    return _ppf(lambda p, k: 2 * gammaincinv(k / 2, p), q, df, (0.0, np.inf))
+
+
+def t_ppf(q, df):
+    """Student's t quantile with ``df`` degrees of freedom (``scipy.stats.t.ppf``)."""
+    from scipy.special import stdtrit
+
+    return _ppf(lambda p, k: stdtrit(k, p), q, df)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -110,7 +157,7 @@ def z_value(confidence: float) -> float:
     ValueError
         If the confidence level is outside [0.9, 1].
     """
-    return float(norm.ppf((1 + _confidence_level(confidence)) / 2))
+    return float(norm_ppf((1 + _confidence_level(confidence)) / 2))
 
 
 def wilson_interval(count, denominator, confidence=0.95, multiplier=1.0):
@@ -205,8 +252,8 @@ def exact_poisson_interval(count, confidence=0.95):
     _require(x < 0, "count must be >= 0 for exact Poisson limits")
     alpha = 1 - _confidence_level(confidence)
     with np.errstate(invalid="ignore"):
-        lower = np.where(x == 0, 0.0, chi2.ppf(alpha / 2, 2 * x) / 2)
-    upper = chi2.ppf(1 - alpha / 2, 2 * x + 2) / 2
+        lower = np.where(x == 0, 0.0, chi2_ppf(alpha / 2, 2 * x) / 2)
+    upper = chi2_ppf(1 - alpha / 2, 2 * x + 2) / 2
     return _floats(lower, upper)
 
 
@@ -316,7 +363,7 @@ def t_mean_interval_from_summary(mean, sd, n, confidence=0.95):
     alpha = 1 - _confidence_level(confidence)
     df = np.where(k >= 2, k - 1, np.nan)
     with np.errstate(divide="ignore", invalid="ignore"):
-        half = student_t.ppf(1 - alpha / 2, df) * s / np.sqrt(k)
+        half = t_ppf(1 - alpha / 2, df) * s / np.sqrt(k)
     return _floats(m, m - half, m + half)
 
 
