@@ -211,7 +211,7 @@ def _profile_stages(p, area_text: str, csv_path: Path, options) -> tuple[Stopwat
         )  # fmt: skip
         plan = plan_profile(inputs)
     with clock("charts"):
-        images = draw_charts(plan.spines, plan.trends, theme)
+        images = draw_charts(plan.spines, plan.trends, theme, plan.bars)
     with clock("HTML (templates)"):
         html = render_html(make_environment(search_path), "profile.html.j2", profile_context(plan, images))
     engine: dict[str, float] = {}

@@ -418,7 +418,7 @@ def _bar_marks(panel: BarPanel, theme: Theme, spans: list[tuple[int, int]], n_li
     def x(percent: float) -> float:
         return left + (right - left) * percent / 100
 
-    shapes = _PathGroups()
+    shapes, dots = _PathGroups(), _PathGroups()
     rules, whiskers = [f"M0 {line:.2f}H{width:g}"], []
     band = ""
     for row, (first, count) in zip(panel.rows, spans, strict=True):
@@ -429,12 +429,14 @@ def _bar_marks(panel: BarPanel, theme: Theme, spans: list[tuple[int, int]], n_li
         marker, colour = row.result.marker(theme), row.result.colour(theme)
         shapes.add(("badge", colour), f"M{sig_x - 1.4:.2f} {cy - 1.15:.2f}h2.8v2.3h-2.8Z")
         glyph = row.result.shape
-        hollow = not glyph
-        shapes.add(("glyph", text_colour(colour), glyph), _shape_path(glyph or "o", sig_x, cy, 0.72, hollow))
+        if glyph in ("", "o"):  # a filled or hollow circle: a round dot (see _PathGroups)
+            dots.add(("glyph", text_colour(colour), colour if not glyph else ""), f"M{sig_x:.2f} {cy:.2f}h0")
+        else:
+            shapes.add(("glyph", text_colour(colour), glyph), _shape_path(glyph, sig_x, cy, 0.72))
         if row.x is None:
             continue
         if panel.dots:
-            shapes.add(("dot", marker.colour), _shape_path("o", x(row.x), cy, 0.82))
+            dots.add(("dot", marker.colour, INK), f"M{x(row.x):.2f} {cy:.2f}h0")
         else:
             start, end = x(row.start), x(row.x)
             shapes.add(("bar", marker.colour), f"M{start:.2f} {cy - 0.95:.2f}H{end:.2f}V{cy + 0.95:.2f}H{start:.2f}Z")
@@ -445,7 +447,7 @@ def _bar_marks(panel: BarPanel, theme: Theme, spans: list[tuple[int, int]], n_li
     if panel.england is not None:
         ex = x(panel.england)
         parts.append(_stroke(f"M{ex:.2f} {line:.2f}V{height:.2f}", palette.england, 0.32))
-    parts += shapes.svg()
+    parts += shapes.svg() + _round_dots(dots)
     if whiskers:
         parts.append(_stroke("".join(whiskers), INK, 0.18))
     parts += _bar_labels(theme, sig_x, left, right, panel)
@@ -506,11 +508,33 @@ class _PathGroups:
         return out
 
 
-def _shape_path(shape: str, x: float, y: float, r: float, hollow: bool = False) -> str:
-    """A marker shape as path data: circle, triangle up or down, or square (greyscale-safe)."""
-    if shape == "o":
-        r = r * 0.9 if hollow else r
-        return f"M{x - r:.2f} {y:.2f}a{r:.2f} {r:.2f} 0 1 0 {2 * r:.2f} 0a{r:.2f} {r:.2f} 0 1 0 {-2 * r:.2f} 0Z"
+#: Diameters (mm) of the round marks: (outline, fill) of a dot on the track, and of a badge's circle.
+DOT_MM = (1.88, 1.64)
+GLYPH_DOT_MM = (1.3, 1.0)
+
+
+def _round_dots(groups: _PathGroups) -> list[str]:
+    """Circles as zero-length lines with round caps: three numbers each, where an arc takes sixteen,
+    which keeps the SVG quick to parse. A dot is an outline colour under a fill colour (a hollow
+    badge circle: the badge's colour inside); a filled badge circle has one colour."""
+    out = []
+    for (kind, colour, inner), ds in groups.paths.items():
+        outer, fill = DOT_MM if kind == "dot" else GLYPH_DOT_MM
+        d = "".join(ds)
+        if kind == "dot" or inner:
+            out.append(_dot_path(d, inner if kind == "dot" else colour, outer))
+            out.append(_dot_path(d, colour if kind == "dot" else inner, fill))
+        else:
+            out.append(_dot_path(d, colour, outer))
+    return out
+
+
+def _dot_path(d: str, colour: str, diameter: float) -> str:
+    return f'<path d="{d}" fill="none" stroke="{colour}" stroke-width="{diameter:g}" stroke-linecap="round"/>'
+
+
+def _shape_path(shape: str, x: float, y: float, r: float) -> str:
+    """A marker shape as path data: triangle up or down, square or diamond (greyscale-safe)."""
     points = {
         "^": ((0, -0.95), (1.0, 0.8), (-1.0, 0.8)),
         "v": ((0, 0.95), (1.0, -0.8), (-1.0, -0.8)),

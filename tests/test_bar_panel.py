@@ -71,7 +71,7 @@ def test_one_line_per_authority_and_a_few_svg_elements_however_many_rows():
     assert [line.kind for line in small.lines] == ["head", "row", "highlight", "row", "row", "row"]
     assert len(large.lines) == 41
     count = lambda image: len(ET.fromstring(image.svg))  # noqa: E731
-    assert count(large) == count(small) <= 14  # shapes of one style are joined into one path
+    assert count(large) == count(small) <= 18  # marks of one style are joined into one path
     assert large.height_mm == pytest.approx(41 * BAR_LINE_MM, abs=0.01)
     assert small.alt == "Chart of x for the region"
 
@@ -147,3 +147,11 @@ def test_columns_align_numbers_and_titles_as_text():
     title_end = semibold.width(head[: head.index("England") + len("England")], 1.0)
     assert abs(title_end - upto_england[0]) < 0.3  # the title ends over its column (within a third of an em)
     assert lines[0].endswith("short") and lines[1].endswith("a longer note")  # left-aligned, not padded
+
+
+def test_round_marks_are_round_capped_dots_on_the_line_of_their_authority():
+    image = draw_bar_panel(_panel(["A", "B", "C"]), THEME)
+    dots = [p for p in ET.fromstring(image.svg).iter(f"{SVG}path") if p.get("stroke-linecap") == "round"]
+    assert dots and all(re.fullmatch(r"(M[\d.]+ [\d.]+h0)+", p.get("d")) for p in dots)
+    ys = sorted({float(y) for p in dots for y in re.findall(r"M[\d.]+ ([\d.]+)h0", p.get("d"))})
+    assert ys == pytest.approx([(line + 0.5) * BAR_LINE_MM for line in (1, 2, 3)], abs=0.01)
