@@ -4,8 +4,11 @@ A profile shows its own rows of the benchmark table (values, comparisons, trends
 spine statistics are columns of those rows), England's rows, and the rows of its region and of
 the region's authorities (the compare-areas charts). Anything else in the PDF comes from the
 provenance record (generator and engine versions, specs and layouts hashes, edition, data date,
-data file name) and the build settings. Hashing exactly these, and never the whole data file,
-means a profile that is not rebuilt is byte-identical to what a full rebuild would write.
+data file name) and the build settings. Two facts of the whole table reach every profile too:
+how many authorities it covers (the "N authorities in this file" of partial coverage) and each
+indicator's periods (a trend chart's periods are those of the whole table). Hashing exactly these,
+and never the whole data file, means a profile that is not rebuilt is byte-identical to what a full
+rebuild would write.
 """
 
 from __future__ import annotations
@@ -43,8 +46,16 @@ def inputs_sha256(table: pd.DataFrame, area: Area, record: dict[str, Any], setti
     rows = dependency_rows(table, area).sort_values(SORT_KEYS, kind="stable")
     # Row hashes with pandas' fixed key: exact (every bit of every value) and fast.
     digest.update(json.dumps([str(c) for c in rows.columns]).encode("utf-8"))
+    digest.update(table_facts(table))
     digest.update(pd.util.hash_pandas_object(rows, index=False).to_numpy().tobytes())
     return _with_meta(digest, area, record, settings)
+
+
+def table_facts(table: pd.DataFrame) -> bytes:
+    """What every profile reads from the whole table: its authority count and each indicator's periods."""
+    authorities = int(table.loc[table["area_type"] == "UTLA", "area_code"].nunique()) if len(table) else 0
+    periods = {str(k): sorted(map(str, v)) for k, v in table.groupby("indicator_id")["period"].unique().items()}
+    return json.dumps({"authorities": authorities, "periods": periods}, sort_keys=True).encode("utf-8")
 
 
 def _with_meta(digest, area: Area, record: dict[str, Any], settings: dict[str, Any]) -> str:
@@ -65,6 +76,7 @@ class DependencyHashes:
     def __init__(self, table: pd.DataFrame) -> None:
         ordered = table.sort_values(SORT_KEYS, kind="stable")
         self.columns = json.dumps([str(c) for c in table.columns]).encode("utf-8")
+        self.facts = table_facts(table)
         self.row_hashes = pd.util.hash_pandas_object(ordered, index=False).to_numpy()
         self.regions = ordered["region_code"].to_numpy()
         self.by_area = ordered.groupby("area_code", sort=False).indices
@@ -84,5 +96,6 @@ class DependencyHashes:
     def sha256(self, area: Area, record: dict[str, Any], settings: dict[str, Any]) -> str:
         digest = hashlib.sha256()
         digest.update(self.columns)
+        digest.update(self.facts)
         digest.update(self.row_hashes[self.positions(area)].tobytes())
         return _with_meta(digest, area, record, settings)
