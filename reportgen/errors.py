@@ -12,9 +12,9 @@ Severity = Literal["error", "warning"]
 
 def _escape(char: str) -> str:
     code = ord(char)
-    if code < 0x20 or 0x7F <= code <= 0x9F:
+    if code < 0x20 or 0x7F <= code <= 0xA0:
         return f"\\x{code:02x}"
-    if unicodedata.category(char) in ("Cf", "Zl", "Zp", "Cs", "Co", "Cn"):
+    if char != " " and unicodedata.category(char) in ("Cf", "Zl", "Zp", "Zs", "Cs", "Co", "Cn"):
         return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
     return char
 
@@ -23,7 +23,8 @@ MAX_SHOWN = 1_000  # characters of one message; a huge value from the data is sh
 
 
 def printable(text: str) -> str:
-    """``text`` safe to print on a terminal: control, format (bidi) and line-separator characters escaped.
+    """``text`` safe to print on a terminal: control, format (bidi), line-separator and unusual space
+    characters (no-break, figure, ...: invisible differences in a data file's header) escaped.
 
     ESC becomes ``\\x1b``, U+202E becomes ``\\u202e``; newlines and tabs are escaped too, so
     every problem stays on one line. A message longer than :data:`MAX_SHOWN` characters (a

@@ -340,3 +340,12 @@ def test_large_generated_file_loads_across_chunks(tmp_path):
     data = load_indicator_data(path)
     assert len(data.frame) == 60_000 and data.frame[LINE].is_monotonic_increasing
     assert data.frame[LINE].iloc[-1] == 60_001 and data.frame["indicator_id"].nunique() > 27
+
+
+def test_unusual_spaces_are_shown_escaped():
+    """A no-break space before a column name is why it was not found: the message shows it."""
+    from reportgen.errors import printable
+
+    assert printable("0\xa0Indicator ID") == "0\\xa0Indicator ID"
+    assert printable("a\u2007b c") == "a\\u2007b c"
+    assert printable("plain text, 95% CI") == "plain text, 95% CI"
