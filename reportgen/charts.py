@@ -7,6 +7,7 @@ dozen SVG elements; spines are six hand-written SVG shapes. Both are cheap for W
 from __future__ import annotations
 
 import io
+import math
 import re
 import xml.etree.ElementTree as ET
 from functools import lru_cache
@@ -346,6 +347,8 @@ BAR_PANEL_WIDTH_MM = 110.0
 BAR_LINE_MM = 2.75
 BAR_NAME_TAB_MM = 35.0
 BAR_NAME_TAB_MAX_MM = 42.0
+BAR_NAME_TAB_MIN_MM = 22.0  # the narrowest name column, when the numbers are very wide
+BAR_TRACK_MIN_MM = 24.0  # the narrowest track the name column gives way to
 NAME_GAP_MM = 2.2  # at least this much space between a name and its value
 BAR_SIG_COLUMN_MM = 10.5
 BAR_TEXT_MM = CHART_FONT_PT * 25.4 / 72  # the text's font size in millimetres
@@ -366,34 +369,40 @@ def draw_bar_panel(panel: BarPanel, theme: Theme) -> BarPanelImage:
     faces = [widths["highlight" if r.highlight else "row"] for r in panel.rows]
     values = pad_left([r.value for r in panel.rows], faces)
     lowers = pad_left([_interval(r.ci)[0] for r in panel.rows], faces)
-    lines: list[BarLine] = []
-    spans: list[tuple[int, int]] = []  # first line and line count of each authority
-    after = 0.0  # widest text after the tab stop
-    tab = _name_tab(panel, widths)
-    for row, value, lower in zip(panel.rows, values, lowers, strict=True):
-        kind = "highlight" if row.highlight else "row"
-        upper = _interval(row.ci)[1]
-        numbers = f"{value}  {lower} to {upper}" if upper else f"{value}  {row.ci}".rstrip()
-        after = max(after, widths[kind].width(numbers, size))
-        names = wrap(row.name, tab - NAME_GAP_MM, widths[kind], size)
-        spans.append((len(lines) + 1, len(names)))
-        lines.append(BarLine(names[0], numbers, kind))
-        lines.extend(BarLine(more, "", kind) for more in names[1:])
+    kinds = ["highlight" if r.highlight else "row" for r in panel.rows]
+    numbers = [
+        f"{value}  {lower} to {upper}" if (upper := _interval(r.ci)[1]) else f"{value}  {r.ci}".rstrip()
+        for r, value, lower in zip(panel.rows, values, lowers, strict=True)
+    ]
     value_width = faces[0].width(values[0], size) if values else 0.0
     head = _bar_head(widths["head"], value_width, panel.headings)
-    lines.insert(0, head)
-    after = max(after, widths["head"].width(head.numbers, size))
+    after = max(
+        [widths["head"].width(head.numbers, size)]
+        + [face.width(n, size) for face, n in zip(faces, numbers, strict=True)]
+    )
+    tab = _name_tab(panel, widths, after)
+    lines: list[BarLine] = [head]
+    spans: list[tuple[int, int]] = []  # first line and line count of each authority
+    for row, kind, text in zip(panel.rows, kinds, numbers, strict=True):
+        names = wrap(row.name, tab - NAME_GAP_MM, widths[kind], size)
+        spans.append((len(lines), len(names)))
+        lines.append(BarLine(names[0], text, kind))
+        lines.extend(BarLine(more, "", kind) for more in names[1:])
     svg, height = _bar_marks(panel, theme, spans, len(lines), tab + after + 1.5)
     return BarPanelImage(panel.key, svg, panel.alt, BAR_PANEL_WIDTH_MM, height, tuple(lines), tab, BAR_LINE_MM)
 
 
-def _name_tab(panel: BarPanel, widths: dict) -> float:
+def _name_tab(panel: BarPanel, widths: dict, after: float) -> float:
     """Where the numbers start: after the widest name, between the usual and the widest name column
-    (longer names wrap), so most regions keep long bars and long names rarely wrap."""
+    (longer names wrap), so most regions keep long bars and long names rarely wrap. Very wide numbers
+    (``after``, their text's width) narrow the name column, down to :data:`BAR_NAME_TAB_MIN_MM`, so
+    the bars keep at least :data:`BAR_TRACK_MIN_MM`."""
     widest = max(
         (widths["highlight" if r.highlight else "row"].width(r.name, BAR_TEXT_MM) for r in panel.rows), default=0
     )
-    return round(min(max(widest + NAME_GAP_MM, BAR_NAME_TAB_MM), BAR_NAME_TAB_MAX_MM), 1)
+    tab = min(max(widest + NAME_GAP_MM, BAR_NAME_TAB_MM), BAR_NAME_TAB_MAX_MM)
+    room = BAR_PANEL_WIDTH_MM - BAR_TRACK_MIN_MM - BAR_SIG_COLUMN_MM - 3.5 - after  # the gaps of _bar_marks
+    return math.floor(10 * max(min(tab, room), BAR_NAME_TAB_MIN_MM)) / 10
 
 
 def _interval(text: str) -> tuple[str, str]:

@@ -9,7 +9,16 @@ import pdfplumber
 import pytest
 
 from reportgen.assets import default_layouts_dir
-from reportgen.charts import BAR_LINE_MM, BAR_NAME_TAB_MAX_MM, BAR_NAME_TAB_MM, BAR_TEXT_MM, draw_bar_panel
+from reportgen.charts import (
+    BAR_LINE_MM,
+    BAR_NAME_TAB_MAX_MM,
+    BAR_NAME_TAB_MM,
+    BAR_PANEL_WIDTH_MM,
+    BAR_SIG_COLUMN_MM,
+    BAR_TEXT_MM,
+    BAR_TRACK_MIN_MM,
+    draw_bar_panel,
+)
 from reportgen.compose import BarPanel, BarRow
 from reportgen.pipeline import BuildOptions, build_profile
 from reportgen.render import layout_search_path
@@ -155,3 +164,19 @@ def test_round_marks_are_round_capped_dots_on_the_line_of_their_authority():
     assert dots and all(re.fullmatch(r"(M[\d.]+ [\d.]+h0)+", p.get("d")) for p in dots)
     ys = sorted({float(y) for p in dots for y in re.findall(r"M[\d.]+ ([\d.]+)h0", p.get("d"))})
     assert ys == pytest.approx([(line + 0.5) * BAR_LINE_MM for line in (1, 2, 3)], abs=0.01)
+
+
+def test_very_wide_numbers_narrow_the_name_column_so_the_bars_keep_their_track():
+    base = _panel(["Hammersmith and Fulham", "Kensington and Chelsea", "Barnet"])
+    rows = tuple(
+        BarRow(r.name, "12,345.6", "12,000.0 to 13,000.0", r.result, r.highlight, r.x, r.start, r.lower, r.upper)
+        for r in base.rows
+    )
+    image = draw_bar_panel(BarPanel(base.key, rows, base.england, base.dots, "0", "2", base.alt), THEME)
+    assert image.tab_mm < BAR_NAME_TAB_MM
+    faces = {"head": face_widths(THEME.font_files, 600), "row": REGULAR, "highlight": BOLD}
+    after = max(faces[line.kind].width(line.numbers, BAR_TEXT_MM) for line in image.lines if line.numbers)
+    track = BAR_PANEL_WIDTH_MM - 1.0 - (image.tab_mm + after + 1.5 + BAR_SIG_COLUMN_MM + 1.0)
+    assert track >= BAR_TRACK_MIN_MM - 0.1
+    assert len(image.lines) > 4  # the long names now wrap
+    assert all(BOLD.width(line.name, BAR_TEXT_MM) <= image.tab_mm for line in image.lines[1:])
