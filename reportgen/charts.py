@@ -11,6 +11,7 @@ import math
 import re
 import xml.etree.ElementTree as ET
 from functools import lru_cache
+from html import escape
 
 import matplotlib as mpl
 import numpy as np
@@ -35,18 +36,21 @@ CHART_FONT_PT = 7.5  # the smallest text in the document
 INK = "#1A1A1A"
 
 
+#: Marker outlines on a unit radius: triangle up or down, square, diamond (circles are drawn as circles).
+SHAPE_POINTS = {
+    "^": ((0, -1.05), (1.0, 0.75), (-1.0, 0.75)),
+    "v": ((0, 1.05), (1.0, -0.75), (-1.0, -0.75)),
+    "s": ((-0.8, -0.8), (0.8, -0.8), (0.8, 0.8), (-0.8, 0.8)),
+    "D": ((0, -1), (1, 0), (0, 1), (-1, 0)),
+}
+
+
 def _svg_marker(shape: str, x: float, y: float, r: float, fill: str, stroke: str, width: float) -> str:
     """A marker as one SVG element: triangle up/down, circle, square or diamond (greyscale-safe shapes)."""
     style = f'fill="{fill}" stroke="{stroke}" stroke-width="{width:g}"'
     if shape == "o":
         return f'<circle cx="{x:.2f}" cy="{y:.2f}" r="{r * 0.85:.2f}" {style}/>'
-    points = {
-        "^": ((0, -1.05), (1.0, 0.75), (-1.0, 0.75)),
-        "v": ((0, 1.05), (1.0, -0.75), (-1.0, -0.75)),
-        "s": ((-0.8, -0.8), (0.8, -0.8), (0.8, 0.8), (-0.8, 0.8)),
-        "D": ((0, -1), (1, 0), (0, 1), (-1, 0)),
-    }[shape]
-    text = " ".join(f"{x + dx * r:.2f},{y + dy * r:.2f}" for dx, dy in points)
+    text = " ".join(f"{x + dx * r:.2f},{y + dy * r:.2f}" for dx, dy in SHAPE_POINTS[shape])
     return f'<polygon points="{text}" {style}/>'
 
 
@@ -368,11 +372,12 @@ def draw_bar_panel(panel: BarPanel, theme: Theme) -> BarPanelImage:
     size = BAR_TEXT_MM
     faces = [widths["highlight" if r.highlight else "row"] for r in panel.rows]
     values = pad_left([r.value for r in panel.rows], faces)
-    lowers = pad_left([_interval(r.ci)[0] for r in panel.rows], faces)
+    intervals = [_interval(r.ci) for r in panel.rows]
+    lowers = pad_left([lower for lower, _ in intervals], faces)
     kinds = ["highlight" if r.highlight else "row" for r in panel.rows]
     numbers = [
-        f"{value}  {lower} to {upper}" if (upper := _interval(r.ci)[1]) else f"{value}  {r.ci}".rstrip()
-        for r, value, lower in zip(panel.rows, values, lowers, strict=True)
+        f"{value}  {lower} to {upper}" if upper else f"{value}  {r.ci}".rstrip()
+        for r, value, lower, (_, upper) in zip(panel.rows, values, lowers, intervals, strict=True)
     ]
     value_width = faces[0].width(values[0], size) if values else 0.0
     head = _bar_head(widths["head"], value_width, panel.headings)
@@ -470,12 +475,12 @@ def _bar_marks(panel: BarPanel, theme: Theme, spans: list[tuple[int, int]], n_li
 def _bar_labels(theme: Theme, sig_x: float, left: float, right: float, panel: BarPanel) -> list[str]:
     """The title over the significance column and the ends of the axis, on the first line."""
     base = BAR_LINE_MM * 0.78
-    font = f'font-family="{_xml(theme.font_family)}" font-size="{BAR_TEXT_MM + 0.005:.3f}" y="{base:.2f}"'
-    versus = _xml(panel.headings[3])
+    font = f'font-family="{escape(theme.font_family)}" font-size="{BAR_TEXT_MM + 0.005:.3f}" y="{base:.2f}"'
+    versus = escape(panel.headings[3])
     return [
         f'<text x="{sig_x:.2f}" text-anchor="middle" font-weight="600" fill="{INK}" {font}>{versus}</text>',
-        f'<text x="{left:.2f}" fill="{MUTED}" {font}>{_xml(panel.axis_low)}</text>',
-        f'<text x="{right:.2f}" text-anchor="end" fill="{MUTED}" {font}>{_xml(panel.axis_high)}</text>',
+        f'<text x="{left:.2f}" fill="{MUTED}" {font}>{escape(panel.axis_low)}</text>',
+        f'<text x="{right:.2f}" text-anchor="end" fill="{MUTED}" {font}>{escape(panel.axis_high)}</text>',
     ]
 
 
@@ -544,14 +549,4 @@ def _dot_path(d: str, colour: str, diameter: float) -> str:
 
 def _shape_path(shape: str, x: float, y: float, r: float) -> str:
     """A marker shape as path data: triangle up or down, square or diamond (greyscale-safe)."""
-    points = {
-        "^": ((0, -0.95), (1.0, 0.8), (-1.0, 0.8)),
-        "v": ((0, 0.95), (1.0, -0.8), (-1.0, -0.8)),
-        "s": ((-0.8, -0.8), (0.8, -0.8), (0.8, 0.8), (-0.8, 0.8)),
-        "D": ((0, -1), (1, 0), (0, 1), (-1, 0)),
-    }[shape]
-    return "M" + "L".join(f"{x + dx * r:.2f} {y + dy * r:.2f}" for dx, dy in points) + "Z"
-
-
-def _xml(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+    return "M" + "L".join(f"{x + dx * r:.2f} {y + dy * r:.2f}" for dx, dy in SHAPE_POINTS[shape]) + "Z"

@@ -64,13 +64,21 @@ POLARITY_NAMES = {
 }
 
 
+def svg_data_uri(svg: str) -> str:
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
+
+
 def image(images: dict[str, ChartImage], key: str) -> dict[str, Any] | None:
     """Template data of one drawn chart: a data: URI, its alternative text and size."""
     chart = images.get(key)
     if chart is None:
         return None
-    uri = "data:image/svg+xml;base64," + base64.b64encode(chart.svg.encode("utf-8")).decode("ascii")
-    return {"src": uri, "alt": chart.alt, "width_mm": round(chart.width_mm, 2), "height_mm": round(chart.height_mm, 2)}
+    return {
+        "src": svg_data_uri(chart.svg),
+        "alt": chart.alt,
+        "width_mm": round(chart.width_mm, 2),
+        "height_mm": round(chart.height_mm, 2),
+    }
 
 
 def profile_context(plan: ProfilePlan, images: dict[str, ChartImage]) -> dict[str, Any]:
@@ -236,11 +244,10 @@ def _bar_panel(
     """A compare-areas chart: its lines of text, the SVG of its marks, and each row's badge (for the legend)."""
     if panel is None or drawn is None:
         return None
-    uri = "data:image/svg+xml;base64," + base64.b64encode(drawn.svg.encode("utf-8")).decode("ascii")
     return {
         "rows": [{"badge": badge(r.result, theme, wording), "highlight": r.highlight} for r in panel.rows],
         "lines": [{"name": line.name, "numbers": line.numbers, "kind": line.kind} for line in drawn.lines],
-        "src": uri,
+        "src": svg_data_uri(drawn.svg),
         "alt": drawn.alt,
         "width_mm": round(drawn.width_mm, 2),
         "height_mm": round(drawn.height_mm, 2),
