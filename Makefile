@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 DEMO_AREA ?= Hartlepool
 DEMO_DATA := output/demo-data/health-assets-demo.csv
 
-.PHONY: demo test install lint bench bench-national clean system-deps browser-deps
+.PHONY: demo test check install lint typecheck docs bench bench-national clean system-deps browser-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -16,7 +16,7 @@ $(STAMP): $(BIN)/python setup.cfg pyproject.toml
 	@$(MAKE) --no-print-directory system-deps
 	@$(MAKE) --no-print-directory browser-deps
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,lint,docs]'
 	touch $(STAMP)
 
 # Optional: HarfBuzz's font subsetter makes PDF writing about twice as fast. Without it
@@ -53,17 +53,27 @@ demo: $(STAMP)
 test: $(STAMP) browser-deps
 	$(BIN)/python -m pytest
 
+# What CI runs: style, types, the documentation site and the tests.
+check: lint typecheck docs test
+
 lint: $(STAMP)
-	$(BIN)/python -m pip install --quiet ruff
-	$(BIN)/ruff check reportgen tests
+	$(BIN)/ruff check reportgen tests benchmarks
+	$(BIN)/ruff format --check reportgen tests benchmarks
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+# The documentation site (docs/, mkdocs.yml) into site/; --strict turns every warning into an error.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir site
 
 # Writes BENCHMARKS.md; BENCH_ARGS=--quick skips the national build.
 bench: $(STAMP)
-	$(BIN)/python -m reportgen.bench $(BENCH_ARGS)
+	$(BIN)/python -m benchmarks.bench $(BENCH_ARGS)
 
 # Wall time of the national run on the demo data: full build, no-op rerun, one-area change.
 bench-national: $(STAMP)
-	$(BIN)/python -m reportgen.national_bench --jobs 2
+	$(BIN)/python -m benchmarks.national_bench --jobs 2
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info output/demo-data
+	rm -rf $(VENV) build dist site *.egg-info output/demo-data

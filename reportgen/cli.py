@@ -1,4 +1,4 @@
-"""Command-line interface: parse options, call the pipeline, report problems without tracebacks."""
+"""Command-line interface: parse options, call the publish stage, report problems without tracebacks."""
 
 from __future__ import annotations
 
@@ -8,12 +8,16 @@ import sys
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import IO, TYPE_CHECKING, Any
 
 import click
 
-from . import __version__
-from .errors import Problem, ReportgenError, printable
+from reportgen import __version__
+from reportgen.core.errors import Problem, ReportgenError, printable
+
+if TYPE_CHECKING:  # the commands import what they use when they run, so that --help stays fast
+    from reportgen.core.options import BuildOptions
+    from reportgen.publish.national import AreaResult, Selection
 
 MAX_PROBLEMS_SHOWN = 200
 
@@ -25,7 +29,7 @@ DATA_HELP = (
 LAYOUTS_HELP = "Folder of templates, CSS and fonts that override the packaged layouts."
 
 
-def _print_problems(problems: tuple[Problem, ...] | list[Problem], stream=None) -> None:
+def _print_problems(problems: tuple[Problem, ...] | list[Problem], stream: IO[str] | None = None) -> None:
     stream = stream or sys.stderr
     for problem in list(problems)[:MAX_PROBLEMS_SHOWN]:
         click.echo(printable(str(problem)), file=stream)
@@ -79,7 +83,7 @@ def reports_errors(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _check_edition(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    from .output import edition_problem
+    from reportgen.core.files import edition_problem
 
     if value is not None and (problem := edition_problem(value)):
         raise click.BadParameter(problem)
@@ -91,7 +95,7 @@ MAX_AUTHOR = 200
 
 def _check_author(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     """The PDF author (document info and XMP metadata): printable text of at most 200 characters."""
-    from .errors import printable
+    from reportgen.core.errors import printable
 
     if value is not None and (not value.isprintable() or len(value) > MAX_AUTHOR):
         raise click.BadParameter(
@@ -160,13 +164,13 @@ def check(specs: Path | None, data: tuple[Path, ...], warnings_ok: bool, metadat
     Example:
       reportgen check --specs indicator_specs --data fingertips-export.csv
     """
-    from .pipeline import check_inputs
+    from reportgen.publish.prepare import check_inputs
 
     report = check_inputs(specs, data or None)
     if metadata is not None:
         from dataclasses import replace
 
-        from .pipeline import check_metadata
+        from reportgen.publish.prepare import check_metadata
 
         report = replace(report, problems=report.problems + check_metadata(specs, metadata))
     _print_problems(report.problems, sys.stdout)
@@ -193,7 +197,7 @@ def areas(region: str | None, search: str | None, fmt: str) -> None:
     Example:
       reportgen areas --region "North East" --format csv
     """
-    from .pipeline import list_areas
+    from reportgen.publish.prepare import list_areas
 
     rows = list_areas(region, search)
     if fmt == "csv":
@@ -223,7 +227,7 @@ def demo_data(out: Path, specs: Path | None, seed: int | None) -> None:
     Covers all 153 authorities, the 9 regions and England, every spec with a demo block, five
     periods. The same seed always gives the same bytes. The values are not real.
     """
-    from .pipeline import write_demo
+    from reportgen.publish.prepare import write_demo
 
     path = write_demo(out, specs, seed)
     click.echo(str(path))
@@ -297,7 +301,8 @@ def build(
       reportgen build --area Hartlepool --data fingertips-export.csv
       reportgen build --all --data fingertips-export.csv --jobs 4
     """
-    from .pipeline import BuildOptions, build_profile
+    from reportgen.core.options import BuildOptions
+    from reportgen.publish.build import build_profile
 
     batch = _batch_selection(area, all_areas, region, (jobs, force or None, previous, scheduler))
 
@@ -314,7 +319,7 @@ def build(
         brief=brief,
     )
     if batch is not None:
-        _national_run(batch, data or None, options, jobs, force, previous, scheduler)
+        _national_run(batch, data or None, options, (jobs, force, previous, scheduler))
         return
     result = build_profile(area[0], data or None, options)
     for warning in result.warnings:
@@ -324,9 +329,11 @@ def build(
         click.echo(str(result.brief_path))
 
 
-def _batch_selection(area: tuple[str, ...], all_areas: bool, region: str | None, batch_options: tuple):
+def _batch_selection(
+    area: tuple[str, ...], all_areas: bool, region: str | None, batch_options: tuple[object, ...]
+) -> Selection | None:
     """The national run's selection, or None for the single-area build; usage errors exit 2."""
-    from .national import Selection
+    from reportgen.publish.national import Selection
 
     chosen = [name for name, given in (("--all", all_areas), ("--region", region), ("--area", area)) if given]
     if not chosen:
@@ -338,13 +345,48 @@ def _batch_selection(area: tuple[str, ...], all_areas: bool, region: str | None,
     return Selection(all=all_areas, region=region, areas=area)
 
 
-def _national_run(selection, data, options, jobs, force, previous, scheduler) -> None:
-    from .national import RunSettings, default_jobs, run_national
+def _national_run(
+    selection: Selection,
+    data: tuple[Path, ...] | None,
+    options: BuildOptions,
+    settings: tuple[int | None, bool, Path | None, str | None],
+) -> None:
+    from reportgen.publish.national import RunSettings, default_jobs, run_national
 
-    settings = RunSettings(jobs=jobs or default_jobs(), force=force, previous=previous, scheduler=scheduler)
-    report = run_national(selection, data, options, settings, progress_stream=sys.stderr)
+    jobs, force, previous, scheduler = settings
+    run = RunSettings(jobs=jobs or default_jobs(), force=force, previous=previous, scheduler=scheduler)
+    with AreaProgress() as progress:
+        report = run_national(selection, data, options, run, on_progress=progress.update)
     click.echo(report.summary())
     sys.exit(1 if report.failed else 0)
+
+
+class AreaProgress:
+    """The national run's progress on stderr: a bar with counts and ETA on a terminal, one line per area otherwise."""
+
+    def __init__(self) -> None:
+        self.tty = sys.stderr.isatty()
+        self.bar: Any = None
+        self.failed = 0
+
+    def __enter__(self) -> AreaProgress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+
+    def update(self, result: AreaResult, name: str, done: int, total: int) -> None:
+        self.failed += bool(result.error)
+        if not self.tty:
+            state = f"FAILED: {result.error}" if result.error else f"built in {result.seconds:.1f} s"
+            click.echo(printable(f"[{done}/{total}] {result.code} {name}: {state}"), err=True)
+            return
+        if self.bar is None:
+            self.bar = click.progressbar(length=total, label="Building", file=sys.stderr, show_eta=True, show_pos=True)
+            self.bar.__enter__()
+        self.bar.label = f"Building ({self.failed} failed)" if self.failed else "Building"
+        self.bar.update(1)
 
 
 def _parse_codes(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[str, ...] | None:
@@ -389,14 +431,17 @@ def benchmark(
     Example:
       reportgen benchmark --data export.csv --area Hartlepool --format xlsx --out hartlepool.xlsx
     """
-    from .output import write_atomic
-    from .pipeline import benchmark_payload, check_output_file
+    from reportgen.core.files import write_atomic
+    from reportgen.publish.prepare import BenchmarkRequest, benchmark_rows, check_output_file
+    from reportgen.publish.tables import benchmark_bytes
 
     if fmt == "xlsx" and out is None:
         raise click.UsageError("--format xlsx needs --out FILE.")
     if out is not None:
         check_output_file(out)
-    payload, warnings = benchmark_payload(fmt, area, data or None, specs, comparator, spine_exclude, allow_empty)
+    request = BenchmarkRequest(data or None, specs, area, comparator, spine_exclude, allow_empty)
+    table, specs_used, warnings = benchmark_rows(request)
+    payload = benchmark_bytes(table, fmt, {s.id: s.decimals for s in specs_used})
     for problem in warnings:
         click.echo(str(problem), err=True)
     if out is None:
@@ -418,7 +463,7 @@ def check_pdf_command(files: tuple[Path, ...]) -> None:
     Example:
       reportgen check-pdf output/2024/E06000001-hartlepool.pdf
     """
-    from .pdfcheck import check_pdf, format_report
+    from reportgen.document.pdfcheck import check_pdf, format_report
 
     failed = False
     for path in files:
@@ -500,8 +545,8 @@ def fetch_command(specs: Path | None, out: Path, base_url: str, area_type: int, 
       reportgen fetch --out data/fingertips.csv
       reportgen build --area Hartlepool --data data/fingertips.csv
     """
-    from .pipeline import fetch_snapshot
-    from .sources.fingertips_api import FetchOptions, default_cache_dir
+    from reportgen.publish.prepare import fetch_snapshot
+    from reportgen.sources.fingertips_api import FetchOptions, default_cache_dir
 
     progress = _Progress()
     options = FetchOptions(

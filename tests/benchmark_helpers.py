@@ -6,8 +6,8 @@ import csv
 import io
 import math
 
-from reportgen.data import FINGERTIPS_HEADER, parse_indicator_csv
-from reportgen.specs import IndicatorSpec
+from reportgen.core.specs import IndicatorSpec
+from reportgen.sources.data import FINGERTIPS_HEADER, parse_indicator_csv
 
 HEADER = [display for _, display in FINGERTIPS_HEADER]
 

@@ -10,15 +10,15 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from reportgen.assets import default_specs_dir
+from reportgen.core.assets import default_specs_dir
 
 PROJECT = Path(__file__).resolve().parents[1]
-VALIDATION = Path(os.environ.get("REPORTGEN_VALIDATION_DIR", PROJECT.parent / "shared" / "validation"))
+VALIDATION = Path(os.environ.get("REPORTGEN_VALIDATION_DIR", PROJECT / "tests" / "data" / "validation"))
 
 
 @pytest.fixture(scope="session")
 def validation_dir() -> Path:
-    """The independent test vectors (../shared/validation); tests fail if they are missing."""
+    """The independent test vectors (tests/data/validation); tests fail if they are missing."""
     if not VALIDATION.is_dir():
         pytest.fail(f"validation vectors not found at {VALIDATION}; set REPORTGEN_VALIDATION_DIR")
     return VALIDATION
@@ -77,7 +77,7 @@ def write_spec(tmp_path: Path):
 @pytest.fixture(scope="session")
 def demo_csv(tmp_path_factory) -> Path:
     """The demonstration dataset written once per test session."""
-    from reportgen.pipeline import write_demo
+    from reportgen.publish.prepare import write_demo
 
     path = tmp_path_factory.mktemp("demo") / "demo.csv"
     return write_demo(path, None, None)

@@ -7,8 +7,8 @@ import io
 import shutil
 from pathlib import Path
 
-from reportgen.assets import default_specs_dir
-from reportgen.pipeline import write_demo
+from reportgen.core.assets import default_specs_dir
+from reportgen.publish.prepare import write_demo
 
 SMALL_SPECS = ("employment_rate", "life_expectancy_female", "woodland_access")
 # Two authorities of the North East and one of Yorkshire and the Humber.

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from benchmark_helpers import dataset, record, spec
 
-from reportgen.geography import load_geography
+from reportgen.core.geography import load_geography
 from reportgen.stats.benchmark import benchmark_table
 from reportgen.stats.intervals import band_start
 

@@ -8,8 +8,9 @@ import xml.etree.ElementTree as ET
 import pdfplumber
 import pytest
 
-from reportgen.assets import default_layouts_dir
-from reportgen.charts import (
+from reportgen.core.assets import default_layouts_dir
+from reportgen.core.options import BuildOptions
+from reportgen.document.charts import (
     BAR_LINE_MM,
     BAR_NAME_TAB_MAX_MM,
     BAR_NAME_TAB_MM,
@@ -19,12 +20,12 @@ from reportgen.charts import (
     BAR_TRACK_MIN_MM,
     draw_bar_panel,
 )
-from reportgen.compose import BarPanel, BarRow
-from reportgen.pipeline import BuildOptions, build_profile
-from reportgen.render import layout_search_path
-from reportgen.textwidth import FIGURE_SPACE, columns, face_widths, font_widths, pad_left, wrap
-from reportgen.theme import load_theme
-from reportgen.view import comparison
+from reportgen.document.compose import BarPanel, BarRow
+from reportgen.document.render import layout_search_path
+from reportgen.document.textwidth import FIGURE_SPACE, columns, face_widths, font_widths, pad_left, wrap
+from reportgen.document.theme import load_theme
+from reportgen.document.view import comparison
+from reportgen.publish.build import build_profile
 
 THEME = load_theme(layout_search_path(None, default_layouts_dir()), None)
 REGULAR = face_widths(THEME.font_files, 400)

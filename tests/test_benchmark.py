@@ -7,10 +7,16 @@ import pandas as pd
 import pytest
 from benchmark_helpers import dataset, proportion_record, record, spec
 
-from reportgen.errors import DataError
-from reportgen.geography import load_geography
+from reportgen.core.errors import DataError
+from reportgen.core.geography import load_geography
 from reportgen.stats.benchmark import BENCHMARK_COLUMNS, BenchmarkOptions, ComparatorGroup, benchmark_table
-from reportgen.stats.compare import ci_direction, label_one_level, label_two_levels, quintile_bounds, quintile_labels
+from reportgen.stats.compare import (
+    ci_direction,
+    compare_quintiles,
+    label_one_level,
+    label_two_levels,
+    quintile_bounds,
+)
 
 GEO = load_geography()
 NE = [a.code for a in GEO.in_region("E12000001")]
@@ -83,20 +89,31 @@ def test_two_level_labels():
     assert list(label_two_levels(d95, d998, "no_judgement"))[:2] == ["Higher 99.8%", "Higher 95%"]
 
 
+def same_set(n: int) -> pd.DataFrame:
+    """Keys putting ``n`` values in one comparison set."""
+    return pd.DataFrame({"indicator": ["x"] * n, "period": ["2022"] * n})
+
+
+def quintiles_among(points: list[float], pool: list[float], polarity: str) -> list[str]:
+    values, among = pd.Series(points, dtype=float), pd.Series(pool, dtype=float)
+    return list(compare_quintiles(values, same_set(len(values)), polarity, among, same_set(len(among))))
+
+
 def test_quintiles_follow_type7_bounds():
     values = np.arange(1.0, 11.0)
-    np.testing.assert_allclose(quintile_bounds(values), np.quantile(values, [0, 0.2, 0.4, 0.6, 0.8, 1.0]))
-    labels = quintile_labels([1, 2.8, 2.81, 6.4, 10], values, "no_judgement")
-    assert list(labels) == [
+    bounds = quintile_bounds(pd.Series(values), same_set(10))
+    np.testing.assert_allclose(bounds.loc[("x", "2022")], np.quantile(values, [0.2, 0.4, 0.6, 0.8]))
+    assert quintiles_among([1, 2.8, 2.81, 6.4, 10], list(values), "no_judgement") == [
         "Lowest quintile",
         "Lowest quintile",
         "2nd lowest quintile",
         "Middle quintile",
         "Highest quintile",
     ]
-    assert list(quintile_labels([1, 10], values, "high_is_good")) == ["Worst quintile", "Best quintile"]
-    assert list(quintile_labels([1, 10], values, "low_is_good")) == ["Best quintile", "Worst quintile"]
-    assert list(quintile_labels([1], [1, 2, 3, 4], "high_is_good")) == ["Not compared"]
+    assert quintiles_among([1, 10], list(values), "high_is_good") == ["Worst quintile", "Best quintile"]
+    assert quintiles_among([1, 10], list(values), "low_is_good") == ["Best quintile", "Worst quintile"]
+    assert quintiles_among([1], [1, 2, 3, 4], "high_is_good") == ["Not compared"]
+    assert quintiles_among([np.nan, 1], list(values), "low_is_good") == ["Not compared", "Best quintile"]
 
 
 def test_computed_intervals_and_comparisons():

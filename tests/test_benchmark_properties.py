@@ -8,7 +8,7 @@ from benchmark_helpers import dataset, proportion_record, record, spec
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reportgen.geography import load_geography
+from reportgen.core.geography import load_geography
 from reportgen.stats.benchmark import benchmark_table
 from reportgen.stats.compare import BOB_LABELS, NOT_COMPARED, QUINTILE_LABELS_BOB, QUINTILE_LABELS_RAG, RAG_LABELS
 

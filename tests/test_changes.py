@@ -13,7 +13,9 @@ import pypdfium2 as pdfium
 import pytest
 from national_helpers import HARTLEPOOL, small_inputs
 
-from reportgen.changes import (
+from reportgen.cli import cli
+from reportgen.core.errors import ReportgenError
+from reportgen.publish.changes import (
     Change,
     changes_by_area,
     changes_csv,
@@ -22,9 +24,8 @@ from reportgen.changes import (
     read_benchmark_csv,
     specs_digest,
 )
-from reportgen.cli import cli
-from reportgen.errors import ReportgenError
-from reportgen.pipeline import benchmark_bytes, compute_benchmark, read_data, read_specs
+from reportgen.publish.prepare import compute_benchmark, read_data, read_specs
+from reportgen.publish.tables import benchmark_bytes
 
 COLUMNS = ["indicator_id", "area_code", "area_name", "area_type", "period", "compared_to_england", "recent_trend"]
 
@@ -35,7 +36,7 @@ def frame(rows: list[tuple]) -> pd.DataFrame:
 
 @pytest.fixture
 def two_specs(tmp_path) -> Path:
-    from reportgen.assets import default_specs_dir
+    from reportgen.core.assets import default_specs_dir
 
     folder = tmp_path / "specs"
     folder.mkdir()

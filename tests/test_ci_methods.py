@@ -15,7 +15,7 @@ from reportgen.stats import ci
 VALIDATION = Path(
     os.environ.get(
         "REPORTGEN_VALIDATION_DIR",
-        Path(__file__).resolve().parents[1].parent / "shared" / "validation",
+        Path(__file__).resolve().parent / "data" / "validation",
     )
 )
 PIM = VALIDATION / "pheindicatormethods"

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from reportgen import formatting as fmt
-from reportgen import narrative
-from reportgen.assets import default_layouts_dir
-from reportgen.charts import draw_spine, draw_trend
-from reportgen.compose import bar_scale, marker_for
-from reportgen.models import SpineChart, TrendChart, TrendPoint
-from reportgen.render import layout_search_path
+from reportgen.core import formatting as fmt
+from reportgen.core.assets import default_layouts_dir
+from reportgen.document import narrative
+from reportgen.document.charts import draw_spine, draw_trend
+from reportgen.document.compose import bar_scale, marker_for
+from reportgen.document.models import SpineChart, TrendChart, TrendPoint
+from reportgen.document.render import layout_search_path
+from reportgen.document.theme import load_theme
+from reportgen.document.view import RESULTS_BY_KEY, comparison, load_wording
 from reportgen.stats.distribution import spine_positions
-from reportgen.theme import load_theme
-from reportgen.view import RESULTS_BY_KEY, comparison, load_wording
 
 SEARCH = layout_search_path(None, default_layouts_dir())
 THEME = load_theme(SEARCH)

@@ -6,9 +6,9 @@ import pytest
 import yaml
 
 from reportgen.cli import cli
-from reportgen.data import load_indicator_data
-from reportgen.geography import load_geography
-from reportgen.specs import load_specs
+from reportgen.core.geography import load_geography
+from reportgen.core.specs import load_specs
+from reportgen.sources.data import load_indicator_data
 from reportgen.stats.benchmark import benchmark_table
 
 NORTH_EAST = "fingertips/jezzaay_mental-health-analysis__suicides__north_east.csv"
@@ -81,7 +81,7 @@ def test_a_whole_england_file_of_an_older_vintage_is_england(validation_dir, spe
 
 
 def test_rank_wording_follows_the_coverage(validation_dir, specs_dir):
-    from reportgen.context import _rank
+    from reportgen.document.context import _rank
 
     local = table_for(validation_dir / NORTH_EAST, specs_dir, "suicide_rate")
     row = local[local["rank_in_england"].notna()].iloc[0]

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from reportgen.data import (
+from reportgen.core.errors import DataError
+from reportgen.core.geography import load_geography
+from reportgen.core.specs import load_specs
+from reportgen.sources.data import (
     AREA_CODE,
     CATEGORY_TYPE,
     COUNT,
@@ -15,9 +18,6 @@ from reportgen.data import (
     load_indicator_data,
     select_series,
 )
-from reportgen.errors import DataError
-from reportgen.geography import load_geography
-from reportgen.specs import load_specs
 
 HEADER = ",".join(display for _, display in FINGERTIPS_HEADER[:26])
 

@@ -8,10 +8,10 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reportgen.assets import default_specs_dir
-from reportgen.data import IndicatorData, check_against_specs, load_indicator_data
-from reportgen.errors import DataError
-from reportgen.specs import load_specs
+from reportgen.core.assets import default_specs_dir
+from reportgen.core.errors import DataError
+from reportgen.core.specs import load_specs
+from reportgen.sources.data import IndicatorData, check_against_specs, load_indicator_data
 
 SPECS = load_specs(default_specs_dir())
 

@@ -10,7 +10,10 @@ from pathlib import Path
 import pytest
 
 from reportgen.cli import cli
-from reportgen.data import (
+from reportgen.core.errors import DataError, Problem, ReportgenError, printable
+from reportgen.core.periods import parse_period, period_problem
+from reportgen.core.specs import load_specs
+from reportgen.sources.data import (
     COUNT,
     FINGERTIPS_HEADER,
     LINE,
@@ -19,9 +22,6 @@ from reportgen.data import (
     load_indicator_data,
     parse_number,
 )
-from reportgen.errors import DataError, Problem, ReportgenError, printable
-from reportgen.periods import parse_period, period_problem
-from reportgen.specs import load_specs
 
 HEADER = ",".join(display for _, display in FINGERTIPS_HEADER[:26])
 PROJECT = Path(__file__).resolve().parents[1]
@@ -334,7 +334,7 @@ def test_area_text_echoed_by_build_is_escaped(runner):
 
 
 def test_large_generated_file_loads_across_chunks(tmp_path):
-    from reportgen.bench_data import write_large_file
+    from benchmarks.bench_data import write_large_file
 
     path = write_large_file(tmp_path / "large.csv", 60_000)
     data = load_indicator_data(path)
@@ -344,7 +344,7 @@ def test_large_generated_file_loads_across_chunks(tmp_path):
 
 def test_unusual_spaces_are_shown_escaped():
     """A no-break space before a column name is why it was not found: the message shows it."""
-    from reportgen.errors import printable
+    from reportgen.core.errors import printable
 
     assert printable("0\xa0Indicator ID") == "0\\xa0Indicator ID"
     assert printable("a\u2007b c") == "a\\u2007b c"

@@ -8,7 +8,9 @@ import sys
 import numpy as np
 import pytest
 
-from reportgen.data import (
+from reportgen.core.geography import load_geography
+from reportgen.publish.prepare import read_specs
+from reportgen.sources.data import (
     AREA_CODE,
     COUNT,
     DENOMINATOR,
@@ -21,11 +23,9 @@ from reportgen.data import (
     load_indicator_data,
     select_series,
 )
-from reportgen.demo import demo_csv_text, generate_demo_frame, period_labels
-from reportgen.derive import derive_series
-from reportgen.geography import load_geography
-from reportgen.pipeline import read_specs
+from reportgen.sources.derive import derive_series
 from reportgen.stats.ci import wilson_interval
+from reportgen.stats.demo import demo_csv_text, generate_demo_frame, period_labels
 
 
 @pytest.fixture(scope="module")

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 from benchmark_helpers import dataset, record, spec
 
-from reportgen.assets import default_specs_dir
-from reportgen.derive import derive_series
-from reportgen.errors import SpecError
-from reportgen.geography import load_geography
-from reportgen.specs import DeriveParams, load_specs
+from reportgen.core.assets import default_specs_dir
+from reportgen.core.errors import SpecError
+from reportgen.core.geography import load_geography
+from reportgen.core.specs import DeriveParams, load_specs
+from reportgen.sources.derive import derive_series
 from reportgen.stats.benchmark import benchmark_table
 
 GEO = load_geography()
@@ -78,7 +78,7 @@ def test_local_rows_under_the_spec_id_win():
 
 
 def test_missing_source_is_named_by_check(tmp_path, write_spec):
-    from reportgen.pipeline import check_inputs
+    from reportgen.publish.prepare import check_inputs
 
     folder = write_spec(fingertips_id=None, derive={"from": 93758, "transform": "complement"})
     csv = tmp_path / "data.csv"
@@ -125,7 +125,7 @@ def test_catalogue_sources():
 
 
 def test_demo_writes_derived_specs_under_their_source(demo_csv):
-    from reportgen.data import load_indicator_data
+    from reportgen.sources.data import load_indicator_data
 
     raw = load_indicator_data(demo_csv, GEO).frame
     assert "93758" in set(raw["indicator_id"]) and "adults_not_lonely" not in set(raw["indicator_id"])
@@ -140,7 +140,8 @@ def test_demo_writes_derived_specs_under_their_source(demo_csv):
 def test_definitions_page_says_how_a_figure_was_derived(tmp_path):
     import pypdfium2 as pdfium
 
-    from reportgen.pipeline import BuildOptions, build_profile
+    from reportgen.core.options import BuildOptions
+    from reportgen.publish.build import build_profile
 
     result = build_profile("Hartlepool", None, BuildOptions(out_dir=tmp_path))
     pdf = pdfium.PdfDocument(str(result.path))

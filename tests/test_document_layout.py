@@ -12,15 +12,17 @@ import pytest
 import weasyprint
 
 from reportgen import __version__
-from reportgen.assets import default_layouts_dir
-from reportgen.charts import draw_spine
-from reportgen.compose import ProfileInputs, plan_profile
-from reportgen.context import profile_context
-from reportgen.geography import load_geography
-from reportgen.pipeline import BuildOptions, compute_benchmark, edition_and_date, read_data, read_specs
-from reportgen.render import layout_search_path, make_environment
-from reportgen.theme import load_theme
-from reportgen.view import load_wording
+from reportgen.core.assets import default_layouts_dir
+from reportgen.core.geography import load_geography
+from reportgen.core.options import BuildOptions
+from reportgen.document.charts import draw_spine
+from reportgen.document.compose import ProfileInputs, plan_profile
+from reportgen.document.context import profile_context
+from reportgen.document.inputs import edition_and_date
+from reportgen.document.render import layout_search_path, make_environment
+from reportgen.document.theme import load_theme
+from reportgen.document.view import load_wording
+from reportgen.publish.prepare import compute_benchmark, read_data, read_specs
 
 pytestmark = pytest.mark.slow
 

@@ -13,8 +13,9 @@ import pdfplumber
 import pytest
 
 from reportgen.cli import cli
-from reportgen.pdfcheck import check_pdf
-from reportgen.pipeline import BuildOptions, build_profile
+from reportgen.core.options import BuildOptions
+from reportgen.document.pdfcheck import check_pdf
+from reportgen.publish.build import build_profile
 
 pytestmark = pytest.mark.slow
 

@@ -1,7 +1,7 @@
 """``reportgen fetch`` against a local server (127.0.0.1) that speaks the Fingertips API.
 
 The server answers at the real URL shapes with rows of a real Fingertips export
-(../shared/validation/fingertips) and can inject the faults seen in practice.
+(tests/data/validation/fingertips) and can inject the faults seen in practice.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import pytest
 import yaml
 
 from reportgen.cli import cli
+from reportgen.core.specs import load_specs
 from reportgen.sources.fingertips_api import (
     USER_AGENT,
     FetchError,
@@ -33,7 +34,6 @@ from reportgen.sources.fingertips_api import (
     metadata_warnings,
     read_metadata_text,
 )
-from reportgen.specs import load_specs
 
 EXPORT = "fingertips/jargonautical_data-dev__indicators-CountyUA.data.csv"
 NORTH_EAST = "fingertips/jezzaay_mental-health-analysis__suicides__north_east.csv"
@@ -116,6 +116,8 @@ HTML_PAGE = b"<!DOCTYPE html><html><body><h1>Fingertips is being updated</h1></b
 FAULTS = {
     "503": lambda h, api, body: h.send(503, b"Service Unavailable", "text/plain"),
     "429": lambda h, api, body: h.send(429, b"Too Many Requests", "text/plain", {"Retry-After": "7"}),
+    "429-for-days": lambda h, api, body: h.send(429, b"Too Many Requests", "text/plain", {"Retry-After": "999999"}),
+    "429-soon": lambda h, api, body: h.send(429, b"Too Many Requests", "text/plain", {"Retry-After": "soon"}),
     "html": lambda h, api, body: h.send(200, HTML_PAGE, "text/html; charset=utf-8"),
     "empty": lambda h, api, body: h.send(200, b"", "text/csv"),
     "truncated": lambda h, api, body: h.send(200, body[: len(body) // 2 + 7], "text/csv"),
@@ -273,6 +275,32 @@ def test_backoff_grows_exponentially_and_gives_up(api, specs_dir, tmp_path, faul
     assert outputs(out) == []
 
 
+def test_a_huge_retry_after_is_capped_and_a_bad_one_backs_off(api, specs_dir, tmp_path):
+    from reportgen.sources.fingertips_api import MAX_RETRY_AFTER
+
+    api.faults = ["429-for-days", "429-soon"]
+    opts, slept = options(api, tmp_path)
+    fetch(load_specs(specs_dir), tmp_path / "fingertips.csv", opts)
+    assert slept[0] == MAX_RETRY_AFTER == 300  # not 999999 s
+    assert 1.0 <= slept[1] <= 1.5  # an unreadable Retry-After: the backoff of a second failure
+
+
+def test_each_retry_is_announced_and_one_budget_covers_statuses_and_broken_bodies(api, specs_dir, tmp_path):
+    said: list[str] = []
+    api.faults = ["503", "reset", "503"]
+    opts, slept = options(api, tmp_path, progress=said.append)
+    with pytest.raises(FetchError, match=r"failed after 3 attempts \(HTTP 503 Service Unavailable\)"):
+        fetch(load_specs(specs_dir), tmp_path / "fingertips.csv", opts)
+    assert len(slept) == 2
+    assert said[0] == f"HTTP 503 Service Unavailable; retrying in {slept[0]:.1f} s (2 of 3)"
+    assert said[1] == f"connection broken mid-download (truncated body); retrying in {slept[1]:.1f} s (3 of 3)"
+
+
+def test_the_body_is_read_without_private_attributes():
+    source = Path(__file__).resolve().parents[1] / "reportgen" / "sources" / "fingertips_api.py"
+    assert "._content" not in source.read_text(encoding="utf-8")
+
+
 def test_a_response_slower_than_the_timeout_fails_cleanly(api, specs_dir, tmp_path):
     api.faults = ["slow", "slow"]
     api.slow_seconds = 1.5
@@ -395,7 +423,7 @@ def test_fetched_snapshot_builds_a_profile(api, specs_dir, tmp_path, runner):
 
 
 def test_needed_ids_include_derive_sources_and_batches_hold_at_most_100():
-    from reportgen.assets import default_specs_dir
+    from reportgen.core.assets import default_specs_dir
     from reportgen.sources.fingertips_api import batches, needed_ids
 
     ids = needed_ids(load_specs(default_specs_dir()))

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from reportgen import pipeline
-from reportgen.fingerprint import DependencyHashes, inputs_sha256
-from reportgen.geography import load_geography
+from reportgen.core.geography import load_geography
+from reportgen.publish import prepare as pipeline
+from reportgen.stats.fingerprint import DependencyHashes, inputs_sha256
 
 RECORD = {"generator": "reportgen test"}
 

@@ -1,4 +1,4 @@
-"""The engine reproduces Fingertips' own published comparison flags (../shared/validation/fingertips).
+"""The engine reproduces Fingertips' own published comparison flags (tests/data/validation/fingertips).
 
 Two ways: from the confidence limits in each export, and from limits recomputed from Count and
 Denominator where the value type allows (the crude rates). Rows that legitimately cannot be
@@ -16,8 +16,8 @@ import pandas as pd
 import pytest
 from benchmark_helpers import spec
 
-from reportgen.data import LOWER_95, LOWER_998, UPPER_95, UPPER_998, load_indicator_data
-from reportgen.geography import load_geography
+from reportgen.core.geography import load_geography
+from reportgen.sources.data import LOWER_95, LOWER_998, UPPER_95, UPPER_998, load_indicator_data
 from reportgen.stats.benchmark import benchmark_table
 
 

@@ -9,8 +9,8 @@ import io
 import pytest
 
 from reportgen.cli import cli
-from reportgen.errors import AreaError
-from reportgen.geography import UTLA_PREFIXES, load_geography
+from reportgen.core.errors import AreaError
+from reportgen.core.geography import UTLA_PREFIXES, load_geography
 
 
 def test_153_authorities_in_9_regions():

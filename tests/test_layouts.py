@@ -10,13 +10,13 @@ import pypdfium2 as pdfium
 import pytest
 import yaml
 
-from reportgen.assets import default_layouts_dir, default_specs_dir
 from reportgen.cli import cli
-from reportgen.compose import marker_for
-from reportgen.errors import RenderError
-from reportgen.render import layout_search_path
-from reportgen.theme import load_theme
-from reportgen.view import text_colour
+from reportgen.core.assets import default_layouts_dir, default_specs_dir
+from reportgen.core.errors import RenderError
+from reportgen.document.compose import marker_for
+from reportgen.document.render import layout_search_path
+from reportgen.document.theme import load_theme
+from reportgen.document.view import text_colour
 
 pytestmark = pytest.mark.slow
 LOGO = '<svg xmlns="http://www.w3.org/2000/svg" width="120" height="40"><rect width="120" height="40" fill="#2a6f97"/></svg>'
@@ -138,17 +138,16 @@ def test_missing_layouts_folder_is_a_clear_error(runner, demo_csv, tmp_path):
 
 def _page_one_html(demo_csv, layouts=None, palette=None, specs=None) -> str:
     """The full profile's HTML (the document model written by the layouts), without making a PDF."""
-    from reportgen.pipeline import BuildOptions, compute_benchmark, make_document, read_data, read_specs
-    from reportgen.render import make_environment, render_html
+    from reportgen.core.geography import load_geography
+    from reportgen.core.options import BuildOptions
+    from reportgen.document.build import make_document
+    from reportgen.document.render import make_environment, render_html
+    from reportgen.publish.prepare import prepare
 
-    spec_list = read_specs(specs)
-    data = read_data(demo_csv, spec_list)
-    table = compute_benchmark(data, spec_list)
-    from reportgen.geography import load_geography
-
+    options = BuildOptions(specs_dir=specs, layouts_dir=layouts, palette=palette)
+    prepared = prepare([demo_csv] if demo_csv else None, options)
     area = load_geography().lookup("E06000001")
-    options = BuildOptions(layouts_dir=layouts, palette=palette)
-    document = make_document(area, spec_list, data, table, options)
+    document = make_document(prepared, area)
     return render_html(make_environment(document.search_path), "profile.html.j2", document.context)
 
 
@@ -169,7 +168,7 @@ def test_a_wording_file_in_layouts_changes_the_document(demo_csv, few_specs, tmp
 
 
 def test_bad_wording_files_are_clear_errors(tmp_path):
-    from reportgen.view import load_wording
+    from reportgen.document.view import load_wording
 
     folder = tmp_path / "layouts"
     folder.mkdir()

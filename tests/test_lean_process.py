@@ -21,12 +21,17 @@ import pytest
 from national_helpers import HARTLEPOOL, HULL, small_inputs
 from scipy import stats
 
-from reportgen import national, pipeline
 from reportgen.cli import cli
-from reportgen.errors import RenderError
-from reportgen.fingerprint import dependency_rows
-from reportgen.geography import Area, load_geography
+from reportgen.core import memory
+from reportgen.core.errors import RenderError
+from reportgen.core.geography import Area, load_geography
+from reportgen.core.options import BuildOptions
+from reportgen.document.provenance import area_provenance, area_provenances
+from reportgen.publish import area as area_stage
+from reportgen.publish import national, tables
+from reportgen.publish import prepare as pipeline
 from reportgen.stats import ci
+from reportgen.stats.fingerprint import dependency_rows
 
 
 def _same_bits(ours, reference) -> None:
@@ -81,7 +86,7 @@ def test_exact_poisson_and_t_intervals_use_the_same_numbers_as_scipy():
 def test_the_packages_import_without_scipy_stats():
     """scipy.stats costs a cold build about 0.4 s and each national worker about 65 MB."""
     code = (
-        "import sys, reportgen.cli, reportgen.pipeline, reportgen.national, reportgen.stats.benchmark;"
+        "import sys, reportgen.cli, reportgen.publish.prepare, reportgen.publish.national, reportgen.stats.benchmark;"
         "print(sorted(m for m in sys.modules if m.startswith(('scipy.stats', 'requests'))))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
@@ -110,12 +115,10 @@ def small(tmp_path_factory):
 
 
 def _job(specs_dir: Path, data_path: Path, areas: list[str], out: Path) -> tuple[national.Job, list]:
-    specs = pipeline.read_specs(specs_dir)
-    data = pipeline.read_data(data_path, specs)
-    table = pipeline.compute_benchmark(data, specs)
-    chosen = [pipeline.resolve_area(code, data) for code in areas]
-    options = pipeline.BuildOptions(specs_dir=specs_dir, out_dir=out)
-    return national.Job(specs, data, table, options, {a.code: None for a in chosen}), chosen
+    options = BuildOptions(specs_dir=specs_dir, out_dir=out, brief=True)
+    prepared = pipeline.prepare(data_path, options)
+    chosen = [pipeline.resolve_area(code, prepared.data) for code in areas]
+    return national.Job(prepared, {a.code: None for a in chosen}), chosen
 
 
 @pytest.mark.slow
@@ -125,41 +128,39 @@ def test_a_worker_sent_only_what_its_areas_read_builds_byte_identical_outputs(sm
     data_path = full_data if which == "all of England" else partial
     job, areas = _job(specs_dir, data_path, [HARTLEPOOL, HULL], tmp_path)
     lean = national.job_for(job, areas[:1])  # a pool whose areas are Hartlepool's (the North East)
-    assert len(lean.table) < len(job.table) / (3 if which == "all of England" else 2)
-    assert len(lean.data.frame) < len(job.data.frame) / 30 and list(lean.changes) == [HARTLEPOOL]
+    assert len(lean.prepared.table) < len(job.prepared.table) / (3 if which == "all of England" else 2)
+    assert len(lean.prepared.data.frame) < len(job.prepared.data.frame) / 30 and list(lean.changes) == [HARTLEPOOL]
     # What the profile reads outside its own rows is kept: each indicator's periods, the authorities.
-    utla = job.table["area_type"] == "UTLA"
+    utla = job.prepared.table["area_type"] == "UTLA"
     assert (
-        lean.table.loc[lean.table["area_type"] == "UTLA", "area_code"].nunique()
-        == job.table.loc[utla, "area_code"].nunique()
+        lean.prepared.table.loc[lean.prepared.table["area_type"] == "UTLA", "area_code"].nunique()
+        == job.prepared.table.loc[utla, "area_code"].nunique()
     )
-    whole = national.build_area(job, areas[0], tmp_path)
-    sent = national.build_area(lean, areas[0], tmp_path)
+    whole = national.build_area(job, areas[0])
+    sent = national.build_area(lean, areas[0])
     assert not whole.error and not sent.error
     assert sorted(whole.files) == sorted(sent.files) and len(whole.files) == 2  # full profile and brief
     for name, payload in whole.files.items():
         assert sent.files[name] == payload, name
     assert sent.warnings == whole.warnings
     # Its dependency hash (what an incremental run compares) is the same too.
-    digest = pipeline.area_provenance(areas[0], job.specs, job.data, job.table, job.options)["inputs_sha256"]
-    assert (
-        digest == pipeline.area_provenance(areas[0], lean.specs, lean.data, lean.table, lean.options)["inputs_sha256"]
-    )
+    digest = area_provenance(job.prepared, areas[0])["inputs_sha256"]
+    assert digest == area_provenance(lean.prepared, areas[0])["inputs_sha256"]
 
 
 def test_a_pool_is_sent_the_rows_of_its_areas_regions(small, tmp_path):
     specs_dir, data_path, _ = small
     job, areas = _job(specs_dir, data_path, [HARTLEPOOL, HULL], tmp_path)
     lean = national.job_for(job, areas)
-    regions = set(lean.table.loc[lean.table["area_type"] == "Region", "area_code"])
+    regions = set(lean.prepared.table.loc[lean.prepared.table["area_type"] == "Region", "area_code"])
     assert regions == {"E12000001", "E12000003"}
     for area in areas:
-        rows = dependency_rows(job.table, area)
-        assert rows.index.isin(lean.table.index).all()
+        rows = dependency_rows(job.prepared.table, area)
+        assert rows.index.isin(lean.prepared.table.index).all()
     # Rows keep the table's order and index; every (indicator, period) still appears.
-    assert lean.table.index.is_monotonic_increasing
-    pairs = set(map(tuple, job.table[["indicator_id", "period"]].to_numpy()))
-    assert set(map(tuple, lean.table[["indicator_id", "period"]].to_numpy())) == pairs
+    assert lean.prepared.table.index.is_monotonic_increasing
+    pairs = set(map(tuple, job.prepared.table[["indicator_id", "period"]].to_numpy()))
+    assert set(map(tuple, lean.prepared.table[["indicator_id", "period"]].to_numpy())) == pairs
 
 
 @pytest.mark.slow
@@ -182,11 +183,11 @@ def test_run_json_records_the_workers_peak_memory(small, tmp_path, runner):
 
 def test_rare_collections_restores_the_thresholds_after_nesting_and_errors():
     before = gc.get_threshold()
-    with pipeline.rare_collections():
-        assert gc.get_threshold() == pipeline.BUILD_GC_THRESHOLDS
-        with pytest.raises(RuntimeError), pipeline.rare_collections():
+    with memory.rare_collections():
+        assert gc.get_threshold() == memory.BUILD_GC_THRESHOLDS
+        with pytest.raises(RuntimeError), memory.rare_collections():
             raise RuntimeError("a failed area")
-        assert gc.get_threshold() == pipeline.BUILD_GC_THRESHOLDS  # the outer block is still running
+        assert gc.get_threshold() == memory.BUILD_GC_THRESHOLDS  # the outer block is still running
     assert gc.get_threshold() == before
 
 
@@ -199,11 +200,11 @@ def test_documents_are_built_with_rare_collections(small, tmp_path, monkeypatch)
         seen.append(gc.get_threshold())
         raise RenderError("stop here")
 
-    monkeypatch.setattr(pipeline, "render_document", render)
+    monkeypatch.setattr(area_stage, "render_document", render)
     before = gc.get_threshold()
     with pytest.raises(RenderError):
-        pipeline.build_area_outputs(areas[0], job.specs, job.data, job.table, job.options)
-    assert seen == [pipeline.BUILD_GC_THRESHOLDS] and gc.get_threshold() == before
+        area_stage.render_area(job.prepared, areas[0])
+    assert seen == [memory.BUILD_GC_THRESHOLDS] and gc.get_threshold() == before
     assert not list(tmp_path.rglob("*.pdf"))  # no partial output
 
 
@@ -216,8 +217,8 @@ def test_release_memory_collects_reference_cycles():
     node.self = node
     ref = weakref.ref(node)
     del node
-    with pipeline.rare_collections():
-        national.release_memory()
+    with memory.rare_collections():
+        memory.release_memory()
     assert ref() is None
 
 
@@ -259,8 +260,8 @@ DEMO_CSV_SHA256 = "0ae0596713989d0623a515cf7bab6d00f9f7faa0c27df4ae8bd3eaedeacc9
 def test_the_demonstration_data_are_byte_for_byte_those_of_the_row_by_row_generator():
     import hashlib
 
-    from reportgen.demo import DEFAULT_SEED, demo_csv_text, generate_demo_frame
-    from reportgen.geography import load_geography
+    from reportgen.core.geography import load_geography
+    from reportgen.stats.demo import DEFAULT_SEED, demo_csv_text, generate_demo_frame
 
     specs = pipeline.read_specs(None)
     text = demo_csv_text(generate_demo_frame(specs, load_geography(), DEFAULT_SEED))
@@ -274,24 +275,22 @@ def test_the_demonstration_data_are_byte_for_byte_those_of_the_row_by_row_genera
 def test_the_plans_hashes_are_those_of_each_areas_own_provenance(small, tmp_path, which):
     specs_dir, full_data, partial = small
     data_path = full_data if which == "all of England" else partial
-    specs = pipeline.read_specs(specs_dir)
-    data = pipeline.read_data(data_path, specs)
-    table = pipeline.compute_benchmark(data, specs)
+    options = BuildOptions(specs_dir=specs_dir, out_dir=tmp_path, author="A. Analyst")
+    prepared = pipeline.prepare(data_path, options)
     areas = sorted(load_geography().authorities, key=lambda a: a.code)
     areas.append(Area("E06000099", "An authority not in the file", "E12000001", "North East"))
     changes = {a.code: {"previous_edition": "2023", "rows": [{"what": a.name}]} for a in areas[::7]}
-    options = pipeline.BuildOptions(specs_dir=specs_dir, out_dir=tmp_path, author="A. Analyst")
-    together = pipeline.area_provenances(areas, specs, data, table, options, changes)
+    together = area_provenances(prepared, areas, changes)
     assert list(together) == [a.code for a in areas]
     for area in areas:
-        alone = pipeline.area_provenance(area, specs, data, table, options, changes.get(area.code))
+        alone = area_provenance(prepared, area, changes.get(area.code))
         assert together[area.code] == alone, area.name
     assert len({r["inputs_sha256"] for r in together.values()}) == len(areas)
 
 
 def test_neutralised_csv_is_that_of_cleaning_every_cell(small):
     """The benchmark CSV cleans each distinct text once; the bytes are those of cleaning every cell."""
-    from reportgen.output import neutralise_text
+    from reportgen.core.files import neutralise_text
 
     specs_dir, data_path, _ = small
     specs = pipeline.read_specs(specs_dir)
@@ -306,14 +305,14 @@ def test_neutralised_csv_is_that_of_cleaning_every_cell(small):
 
     text = [c for c in table.columns if not pd.api.types.is_numeric_dtype(table[c])]
     expected = table.assign(**{c: table[c].map(every_cell) for c in text}).to_csv(index=False, lineterminator="\n")
-    produced = pipeline.benchmark_bytes(table, "csv").decode("utf-8")
+    produced = tables.benchmark_bytes(table, "csv").decode("utf-8")
     assert produced == expected
     assert "'=HYPERLINK(1)" in produced and "'@cmd\n" in produced and "\r" not in produced
 
 
 def test_the_pdf_engine_version_is_read_without_importing_weasyprint():
     code = (
-        "import sys; from reportgen.render import pdf_engine_version; v = pdf_engine_version();"
+        "import sys; from reportgen.document.render import pdf_engine_version; v = pdf_engine_version();"
         "assert 'weasyprint' not in sys.modules; import weasyprint; assert v == weasyprint.__version__, v; print(v)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
@@ -322,7 +321,7 @@ def test_the_pdf_engine_version_is_read_without_importing_weasyprint():
 
 def test_preloading_the_pdf_engine_starts_one_background_import():
     code = (
-        "import sys; from reportgen.render import preload_engine, _PRELOADS;"
+        "import sys; from reportgen.document.render import preload_engine, _PRELOADS;"
         "preload_engine(); preload_engine(); assert len(_PRELOADS) == 1 and _PRELOADS[0].daemon;"
         "_PRELOADS[0].join(60); assert 'weasyprint' in sys.modules; print('ok')"
     )
@@ -339,7 +338,7 @@ def test_areas_built_in_this_process_have_their_reference_cycles_freed_before_th
 
     cycles = []
 
-    def build(job, area, scratch=None):
+    def build(job, area):
         box = Box()
         box.self = box  # a document's boxes refer to each other
         cycles.append(weakref.ref(box))
@@ -348,6 +347,6 @@ def test_areas_built_in_this_process_have_their_reference_cycles_freed_before_th
     freed = []
     monkeypatch.setattr(national, "build_area", build)
     areas = [Area(HARTLEPOOL, "Hartlepool"), Area(HULL, "Kingston upon Hull, City of")]
-    with pipeline.rare_collections():  # collections this rare would not run on their own
-        national.run_local(None, areas, 1, tmp_path, lambda result: freed.append(cycles[-1]() is None))
+    with memory.rare_collections():  # collections this rare would not run on their own
+        national.run_local(None, areas, 1, lambda result: freed.append(cycles[-1]() is None))
     assert freed == [True, True]

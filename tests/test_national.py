@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import io
 import json
@@ -17,16 +18,15 @@ import pikepdf
 import pytest
 from national_helpers import HARTLEPOOL, HULL, MIDDLESBROUGH, change_value, edition_files, small_inputs
 
-from reportgen import national
 from reportgen.cli import cli
-from reportgen.errors import ReportgenError
-from reportgen.national import (
+from reportgen.core.errors import ReportgenError
+from reportgen.publish import national
+from reportgen.publish.national import (
     AreaResult,
     EditionLock,
-    Progress,
     sweep_stale_temporaries,
 )
-from reportgen.site import data_csv, write_zip
+from reportgen.publish.site import data_csv, write_zip
 
 THREE = ["--area", HARTLEPOOL, "--area", MIDDLESBROUGH, "--area", HULL]
 
@@ -227,21 +227,28 @@ def test_a_second_run_on_the_same_edition_folder_is_refused(tmp_path):
         pass
 
 
-def test_progress_is_a_bar_on_a_terminal_and_plain_lines_otherwise():
-    bar = io.StringIO()
-    progress = Progress(2, bar, tty=True)
-    progress.update(AreaResult("E06000001", seconds=1.0), "Hartlepool")
-    progress.update(AreaResult("E06000002", error="template failed"), "Middlesbrough")
-    assert "\r[" in bar.getvalue() and "1/2 done, 0 failed, ETA" in bar.getvalue()
-    assert "2/2 done, 1 failed" in bar.getvalue() and bar.getvalue().endswith("\n")
-    log = io.StringIO()
-    progress = Progress(2, log, tty=False)
-    progress.update(AreaResult("E06000001", seconds=1.25), "Hartlepool")
-    progress.update(AreaResult("E06000002", error="template failed"), "Middlesbrough")
-    assert log.getvalue().splitlines() == [
+def test_progress_is_plain_lines_off_a_terminal_and_a_bar_on_one(capsys, monkeypatch):
+    from reportgen.cli import AreaProgress
+
+    with AreaProgress() as progress:  # stderr is not a terminal under pytest
+        progress.update(AreaResult("E06000001", seconds=1.25), "Hartlepool", 1, 2)
+        progress.update(AreaResult("E06000002", error="template \x1b[2Jfailed"), "Middlesbrough", 2, 2)
+    assert capsys.readouterr().err.splitlines() == [
         "[1/2] E06000001 Hartlepool: built in 1.2 s",
-        "[2/2] E06000002 Middlesbrough: FAILED: template failed",
+        "[2/2] E06000002 Middlesbrough: FAILED: template \\x1b[2Jfailed",
     ]
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    with AreaProgress() as progress:
+        progress.update(AreaResult("E06000001", seconds=1.0), "Hartlepool", 1, 2)
+        progress.update(AreaResult("E06000002", error="template failed"), "Middlesbrough", 2, 2)
+    shown = terminal.getvalue()
+    assert "Building" in shown and "1/2" in shown and "2/2" in shown and "(1 failed)" in shown
 
 
 def test_profiles_zip_is_sorted_with_fixed_timestamps_and_the_same_bytes_each_time(tmp_path):
@@ -275,3 +282,68 @@ def test_data_csv_cells_cannot_run_as_formulas():
     assert text[2] == "'+1,"
     assert text[3] == "'@SUM(A1),'-2.0"
     assert text[4] == "Hartlepool,3.0"
+
+
+# --------------------------------------------------------------------------- one path for one area and many
+
+
+def _without_area(source: Path, target: Path, code: str, rename: tuple[str, str] | None = None) -> Path:
+    rows = list(csv.reader(io.StringIO(source.read_text(encoding="utf-8"))))
+    column, name = rows[0].index("Area Code"), rows[0].index("Area Name")
+    kept = [rows[0]]
+    for row in rows[1:]:
+        if row[column] == code:
+            continue
+        if rename and row[column] == rename[0]:
+            row[name] = rename[1]
+        kept.append(row)
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(kept)
+    target.write_text(out.getvalue(), encoding="utf-8")
+    return target
+
+
+@pytest.mark.slow
+def test_the_national_run_makes_the_single_builds_checks(runner, inputs, tmp_path):
+    """An area without rows fails in a national run as it does alone, and keeps its published files;
+    the official-name warning of a single build is in the national run's report too."""
+    specs, data = inputs
+    out = tmp_path / "out"
+    first = build(runner, specs, data, out, "--area", HARTLEPOOL, "--area", MIDDLESBROUGH, "--edition", "2023")
+    assert first.exit_code == 0, first.output
+    folder = out / "2023"
+    before = edition_files(folder)
+    partial = _without_area(data, tmp_path / "partial.csv", HARTLEPOOL, (MIDDLESBROUGH, "Middlesbrough Borough"))
+    alone = build(runner, specs, partial, tmp_path / "alone", "--area", HARTLEPOOL, "--edition", "2023")
+    assert alone.exit_code == 1 and "has no rows for Hartlepool (E06000001)" in alone.output
+
+    again = build(runner, specs, partial, out, "--area", HARTLEPOOL, "--area", MIDDLESBROUGH, "--edition", "2023")
+    assert again.exit_code == 1
+    assert f"FAILED {HARTLEPOOL} Hartlepool: " in again.output and "has no rows for Hartlepool" in again.output
+    assert "'Middlesbrough Borough'" in again.output and "official name" in again.output
+    after = edition_files(folder)
+    hartlepool = [name for name in before if name.startswith(HARTLEPOOL)]
+    assert len(hartlepool) == 3 and all(after[name] == before[name] for name in hartlepool)
+    record = run_json(folder)
+    assert [f["area_code"] for f in record["failed"]] == [HARTLEPOOL] and record["built"] == [MIDDLESBROUGH]
+    assert any("official name" in w for w in record["warnings"])
+
+
+def test_every_build_renders_areas_through_render_area(monkeypatch, tmp_path):
+    """build --area, the national run's workers and its Dask tasks all call publish.area.render_area."""
+    from reportgen.publish import area as area_stage
+    from reportgen.publish import build as single
+
+    assert single.render_area is area_stage.render_area
+    assert national.render_area is area_stage.render_area
+    calls = []
+
+    def render(prepared, area, changes=None):
+        calls.append((prepared, area.code, changes))
+        return area_stage.AreaFiles(area, {"E06000001-hartlepool.pdf": b"%PDF-1.7"})
+
+    monkeypatch.setattr(national, "render_area", render)
+    job = national.Job(prepared="prepared", changes={HARTLEPOOL: {"rows": []}})
+    result = national.build_area_remote(national.Area(HARTLEPOOL, "Hartlepool"), job)
+    assert calls == [("prepared", HARTLEPOOL, {"rows": []})]
+    assert result.files == {"E06000001-hartlepool.pdf": b"%PDF-1.7"} and not result.error

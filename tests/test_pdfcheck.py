@@ -9,8 +9,8 @@ import pikepdf
 import pytest
 import weasyprint
 
-from reportgen.errors import ReportgenError
-from reportgen.pdfcheck import PdfCheck, check_pdf, format_report
+from reportgen.core.errors import ReportgenError
+from reportgen.document.pdfcheck import PdfCheck, check_pdf, format_report
 
 ORDER = [
     "tagged",

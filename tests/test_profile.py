@@ -14,11 +14,11 @@ import pikepdf
 import pypdfium2 as pdfium
 import pytest
 
-from reportgen import formatting as fmt
 from reportgen.cli import cli
-from reportgen.pdfcheck import check_pdf
-from reportgen.pipeline import compute_benchmark, read_data, read_specs
-from reportgen.specs import DOMAINS
+from reportgen.core import formatting as fmt
+from reportgen.core.specs import DOMAINS
+from reportgen.document.pdfcheck import check_pdf
+from reportgen.publish.prepare import compute_benchmark, read_data, read_specs
 
 pytestmark = pytest.mark.slow
 

@@ -11,8 +11,11 @@ from pathlib import Path
 import pytest
 
 from reportgen.cli import cli
-from reportgen.context import _clean_note
-from reportgen.data import (
+from reportgen.core.errors import DataError
+from reportgen.core.specs import load_specs
+from reportgen.document.context import _clean_note
+from reportgen.publish.prepare import compute_benchmark
+from reportgen.sources.data import (
     AREA_CODE,
     AREA_NAME,
     COMPARED_ENGLAND,
@@ -28,9 +31,6 @@ from reportgen.data import (
     load_indicator_data,
     note_text,
 )
-from reportgen.errors import DataError
-from reportgen.pipeline import compute_benchmark
-from reportgen.specs import load_specs
 
 DISPLAY = [display for _, display in FINGERTIPS_HEADER[:26]]
 
@@ -266,7 +266,7 @@ def test_build_from_a_folder_of_files_records_the_combined_hash(runner, demo_csv
     with pikepdf.open(Path(result.stdout.strip())) as pdf:
         provenance = json.loads(pdf.attachments["provenance.json"].get_file().read_bytes())
     hashes = sorted(hashlib.sha256(p.read_bytes()).hexdigest() for p in parts)
-    from reportgen.data import load_data_files
+    from reportgen.sources.data import load_data_files
 
     assert load_data_files([folder]).sha256 == hashlib.sha256("\n".join(hashes).encode()).hexdigest()
     assert provenance["data_file"] == "a.csv, b.csv" and len(provenance["inputs_sha256"]) == 64

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pikepdf
 
-from reportgen.assets import default_layouts_dir
-from reportgen.render import PdfAttachment, html_to_pdf, layout_search_path, pdf_engine
+from reportgen.core.assets import default_layouts_dir
+from reportgen.document.render import PdfAttachment, html_to_pdf, layout_search_path, pdf_engine
 
 FONTS = default_layouts_dir() / "fonts"
 CREATED = date(2024, 3, 31)
@@ -29,7 +29,7 @@ FRESH_RENDER = """
 import sys
 from datetime import date
 from pathlib import Path
-from reportgen.render import PdfAttachment, html_to_pdf
+from reportgen.document.render import PdfAttachment, html_to_pdf
 html = Path(sys.argv[1]).read_text(encoding="utf-8")
 folders = [Path(p) for p in sys.argv[3:]]
 attachment = PdfAttachment("data.csv", b"area,value\\nE06000001,64.2\\n", "Data behind the profile")
@@ -160,7 +160,7 @@ def test_blocked_resources_are_still_reported_with_a_warm_engine(tmp_path):
 
 
 def test_engine_cache_is_bounded(tmp_path):
-    from reportgen import render
+    from reportgen.document import render
 
     for index in range(render.MAX_ENGINES + 2):
         folder = tmp_path / f"layouts{index}"
@@ -171,8 +171,8 @@ def test_engine_cache_is_bounded(tmp_path):
 
 LEAVE_ENGINE = """
 from datetime import date
-from reportgen.assets import default_layouts_dir
-from reportgen.render import html_to_pdf, layout_search_path, pdf_engine
+from reportgen.core.assets import default_layouts_dir
+from reportgen.document.render import html_to_pdf, layout_search_path, pdf_engine
 folders = layout_search_path(None, default_layouts_dir())
 css = (folders[0] / "static" / "profile.css").as_uri()
 html_to_pdf(f'<html><head><link rel="stylesheet" href="{css}"></head><body><p>Hi</p></body></html>', folders,
@@ -194,7 +194,7 @@ def test_templates_are_compiled_once_per_layouts_folder_and_recompiled_when_edit
     """A batch worker compiles each template once; an edited template is picked up at once."""
     import os
 
-    from reportgen.render import make_environment, render_html
+    from reportgen.document.render import make_environment, render_html
 
     folder = tmp_path / "layouts"
     folder.mkdir()

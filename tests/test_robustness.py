@@ -13,10 +13,10 @@ from benchmark_helpers import HEADER, proportion_record, record
 from click.testing import CliRunner
 from conftest import VALID_SPEC
 
-from reportgen.assets import default_layouts_dir
 from reportgen.cli import cli
-from reportgen.geography import load_geography
-from reportgen.render import html_to_pdf, layout_search_path
+from reportgen.core.assets import default_layouts_dir
+from reportgen.core.geography import load_geography
+from reportgen.document.render import html_to_pdf, layout_search_path
 
 pytestmark = pytest.mark.slow
 

@@ -12,12 +12,12 @@ import pikepdf
 import pytest
 import yaml
 
-from reportgen.assets import default_layouts_dir, default_specs_dir
 from reportgen.cli import cli
-from reportgen.errors import RenderError
-from reportgen.pipeline import _file_sha256, _layout_files
-from reportgen.render import html_to_pdf, layout_search_path, make_environment, render_html
-from reportgen.theme import load_theme
+from reportgen.core.assets import default_layouts_dir, default_specs_dir
+from reportgen.core.errors import RenderError
+from reportgen.document.provenance import _file_sha256, _layout_files
+from reportgen.document.render import html_to_pdf, layout_search_path, make_environment, render_html
+from reportgen.document.theme import load_theme
 
 PASSWD = Path("/etc/passwd")
 SECRET_MARKERS = ("root:x:0", "root:*:0", "/bin/bash", "/usr/sbin/nologin")

@@ -21,9 +21,13 @@ import yaml
 from benchmark_helpers import HEADER, proportion_record
 from conftest import VALID_SPEC
 
-from reportgen import errors, output, pipeline
 from reportgen.cli import cli
-from reportgen.geography import load_geography
+from reportgen.core import errors
+from reportgen.core import files as output
+from reportgen.core.geography import Area, load_geography
+from reportgen.publish import area as area_stage
+from reportgen.publish import prepare as pipeline
+from reportgen.publish import tables
 
 NE = [a.code for a in load_geography().in_region("E12000001")]
 HOSTILE_NAMES = ['=HYPERLINK("http://x","Click")', "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)", "\tTabbed", "\rReturn"]
@@ -163,11 +167,16 @@ def test_bad_edition_is_a_usage_error(runner, tmp_path, edition):
 def test_library_refuses_bad_edition_and_codes_in_paths(tmp_path):
     area = load_geography().lookup("E06000001")
     with pytest.raises(errors.OutputError, match=r"--edition: '\.\./x' is not a valid edition label"):
-        pipeline.output_path(tmp_path, "../x", area)
-    bad = pipeline.Area("../../pwn", "Pwn")
+        area_stage.output_names("../x", area)
+    bad = Area("../../pwn", "Pwn")
     with pytest.raises(errors.OutputError, match=r"Area code '\.\./\.\./pwn' is not an ONS area code"):
-        pipeline.output_path(tmp_path, "2024", bad)
-    assert pipeline.output_path(tmp_path, "2024", area) == tmp_path / "2024" / "E06000001-hartlepool.pdf"
+        area_stage.output_names("2024", bad)
+    names = area_stage.output_names("2024", area)
+    assert (names.profile, names.brief, names.data) == (
+        "E06000001-hartlepool.pdf",
+        "E06000001-hartlepool-brief.pdf",
+        "E06000001-hartlepool-data.csv",
+    )
 
 
 def test_nothing_is_written_outside_the_root(tmp_path):
@@ -199,7 +208,7 @@ def hostile_table() -> pd.DataFrame:
 
 
 def test_csv_text_cells_are_neutralised_and_numbers_kept():
-    text = pipeline.benchmark_bytes(hostile_table(), "csv").decode("utf-8")
+    text = tables.benchmark_bytes(hostile_table(), "csv").decode("utf-8")
     assert "\r" not in text  # a carriage return in text is written as a quoted newline
     rows = list(csv.DictReader(io.StringIO(text, newline="")))
     assert [r["area_name"] for r in rows] == ["'" + n.replace("\r", "\n") for n in HOSTILE_NAMES]
@@ -209,7 +218,7 @@ def test_csv_text_cells_are_neutralised_and_numbers_kept():
 
 def test_xlsx_text_cells_are_strings_not_formulas(tmp_path):
     path = tmp_path / "t.xlsx"
-    path.write_bytes(pipeline.benchmark_bytes(hostile_table(), "xlsx", {"sample_indicator": 1}))
+    path.write_bytes(tables.benchmark_bytes(hostile_table(), "xlsx", {"sample_indicator": 1}))
     sheet = openpyxl.load_workbook(path)["Benchmark"]
     names = [sheet.cell(row=r, column=3) for r in range(2, 2 + len(HOSTILE_NAMES))]
     assert [c.value for c in names] == ["'" + n for n in HOSTILE_NAMES]
@@ -485,7 +494,7 @@ def test_ctrl_c_during_rendering_removes_the_temporary_file(runner, tmp_path, mo
         seen.extend((tmp_path / "out").glob("*/.reportgen-*.tmp"))
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(pipeline, "render_document", interrupted)
+    monkeypatch.setattr(area_stage, "render_document", interrupted)
     result = runner.invoke(cli, small_build_args(tmp_path))
     assert result.exit_code == 130
     assert result.stderr == "Interrupted; no output file was written.\n"

@@ -135,7 +135,7 @@ def test_huge_data_values_are_shortened_in_messages(runner, tmp_path, demo_csv, 
 
 
 def test_long_messages_keep_their_start_and_advice():
-    from reportgen.errors import printable
+    from reportgen.core.errors import printable
 
     text = "data.csv:7: Value: '" + "9" * 50_000 + "' is not a number; fix the cell."
     shown = printable(text)
@@ -151,7 +151,7 @@ def test_series_index_groups_only_the_indicators_asked_for(demo_csv):
     """100,000 unknown indicator ids must not become 100,000 grouped tables (2 GB, 2 minutes)."""
     import pandas as pd
 
-    from reportgen.data import INDICATOR_ID, load_indicator_data, series_index
+    from reportgen.sources.data import INDICATOR_ID, load_indicator_data, series_index
 
     frame = load_indicator_data(demo_csv).frame
     extra = frame.iloc[[0] * 5_000].copy()

@@ -11,10 +11,10 @@ import pytest
 import yaml
 from conftest import VALID_SPEC
 
-from reportgen import errors
-from reportgen.assets import default_layouts_dir
 from reportgen.cli import cli
-from reportgen.theme import load_theme
+from reportgen.core import errors
+from reportgen.core.assets import default_layouts_dir
+from reportgen.document.theme import load_theme
 
 ALIAS_BOMB = "\n".join(
     ['a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
@@ -23,7 +23,7 @@ ALIAS_BOMB = "\n".join(
 
 
 def load_yaml_file(path: Path):
-    from reportgen.yamlsafe import load_yaml_file as load
+    from reportgen.core.yamlsafe import load_yaml_file as load
 
     return load(path)
 
@@ -133,7 +133,7 @@ def test_alias_bomb_is_refused_quickly_and_in_little_memory(tmp_path):
         f"a{i}: &a{i} [*a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}]"
         for i in range(1, 20)
     ]) + "\n", encoding="utf-8")  # fmt: skip
-    code = f"from reportgen.yamlsafe import load_yaml_file\nload_yaml_file({str(bomb)!r})"
+    code = f"from reportgen.core.yamlsafe import load_yaml_file\nload_yaml_file({str(bomb)!r})"
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, preexec_fn=_limit_memory
     )
@@ -216,7 +216,7 @@ def test_device_inside_the_folder_is_not_a_regular_file(tmp_path):
 
 
 def test_comparator_loader_uses_the_safe_reader(tmp_path):
-    from reportgen.pipeline import load_comparator
+    from reportgen.publish.prepare import load_comparator
 
     group = tmp_path / "group.yaml"
     group.write_text("name: &n x\nareas: [E06000001]\nother: *n\n", encoding="utf-8")

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from reportgen.assets import default_specs_dir
-from reportgen.errors import SpecError
-from reportgen.specs import COMPARISONS, DOMAINS, POLARITIES, VALUE_TYPES, load_specs
+from reportgen.core.assets import default_specs_dir
+from reportgen.core.errors import SpecError
+from reportgen.core.specs import COMPARISONS, DOMAINS, POLARITIES, VALUE_TYPES, load_specs
 
 
 def problems_of(folder: Path) -> list[str]:

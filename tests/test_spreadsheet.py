@@ -11,10 +11,10 @@ import openpyxl
 import pytest
 
 from reportgen.cli import cli
-from reportgen.pipeline import read_specs
+from reportgen.publish.prepare import read_specs
 from reportgen.stats.benchmark import BENCHMARK_COLUMNS, COMPARATOR_COLUMNS
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+README = Path(__file__).resolve().parents[1] / "docs" / "benchmark-table.md"
 ROUNDED = {
     "value": "Value",
     "lower_ci_95": "Lower 95% limit",
@@ -105,8 +105,8 @@ def test_columns_sheet_describes_every_column(outputs):
     assert dict((r[1], r[2]) for r in guide[1:])["ci_source"] == "data (supplied with the data), computed, or none"
 
 
-def test_every_benchmark_column_has_a_guide_entry_documented_in_the_readme():
-    from reportgen.output import COLUMN_GUIDE
+def test_every_benchmark_column_has_a_guide_entry_documented_in_the_docs():
+    from reportgen.publish.tables import COLUMN_GUIDE
 
     readme = README.read_text(encoding="utf-8")
     for column in (*BENCHMARK_COLUMNS, *COMPARATOR_COLUMNS):

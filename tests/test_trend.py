@@ -8,7 +8,7 @@ from benchmark_helpers import dataset, proportion_record, record, spec
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reportgen.geography import load_geography
+from reportgen.core.geography import load_geography
 from reportgen.stats.trend import CHI2_THRESHOLD, recent_trend_markers, trend_labels
 
 GEO = load_geography()

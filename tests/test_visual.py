@@ -14,7 +14,8 @@ import pypdfium2 as pdfium
 import pytest
 from PIL import Image, ImageChops
 
-from reportgen.pipeline import BuildOptions, build_profile
+from reportgen.core.options import BuildOptions
+from reportgen.publish.build import build_profile
 
 pytestmark = pytest.mark.slow
 

@@ -1,1 +1,1 @@
-"""Fetching published data from outside sources (the Fingertips API)."""
+"""Stage 1, sources: data files in Fingertips' CSV format, the Fingertips API, derived series."""

@@ -1,12 +1,13 @@
 """``reportgen fetch``: the specs' series from the Fingertips API into one snapshot CSV and a manifest.
 
-One HTTP session with connect and read timeouts, bounded retries (exponential backoff with jitter on
-connection errors, 429 honouring ``Retry-After``, and 5xx), TLS always verified, a User-Agent naming
-reportgen, and an HTTP cache (requests-cache, SQLite in the cache folder) that revalidates with
-ETag/Last-Modified so an unchanged rerun downloads nothing. Every response is checked before anything
-is written; the snapshot, its metadata and manifest are written atomically only when all succeeded.
-Each checked batch is also kept as a part file in the cache folder until the fetch completes, so a
-rerun after a failure resumes where it stopped.
+One HTTP session with connect and read timeouts, bounded retries (urllib3's ``Retry`` on the session's
+adapter: exponential backoff with jitter on connection errors, timeouts and bodies cut off, and 429
+and 5xx honouring a capped ``Retry-After``), bodies read in chunks up to a size cap, TLS always
+verified, a User-Agent naming reportgen, and an HTTP cache (requests-cache, SQLite in the cache
+folder) that revalidates with ETag/Last-Modified so an unchanged rerun downloads nothing. Every
+response is checked before anything is written; the snapshot, its metadata and manifest are written
+atomically only when all succeeded. Each checked batch is also kept as a part file in the cache
+folder until the fetch completes, so a rerun after a failure resumes where it stopped.
 """
 
 from __future__ import annotations
@@ -26,16 +27,24 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
+from typing import Any, Self
 from urllib.parse import urlencode
 
 import requests
 import requests_cache
+import urllib3
+from requests.adapters import HTTPAdapter
+from requests.exceptions import ChunkedEncodingError, ContentDecodingError
+from urllib3 import HTTPHeaderDict, HTTPResponse
+from urllib3.exceptions import DecodeError, MaxRetryError, NewConnectionError, ProtocolError, ReadTimeoutError
+from urllib3.response import BaseHTTPResponse
+from urllib3.util.retry import Retry
 
-from .. import __version__
-from ..errors import ReportgenError
-from ..output import check_folder, write_atomic
-from ..periods import period_sort_key
-from ..specs import IndicatorSpec
+from reportgen import __version__
+from reportgen.core.errors import ReportgenError
+from reportgen.core.files import check_folder, write_atomic
+from reportgen.core.periods import period_sort_key
+from reportgen.core.specs import IndicatorSpec
 
 DEFAULT_BASE_URL = "https://fingertips.phe.org.uk/api"
 DEFAULT_AREA_TYPE = 502
@@ -43,13 +52,14 @@ REGION_AREA_TYPE = 6
 BATCH_SIZE = 100
 USER_AGENT = f"reportgen/{__version__} (+README)"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-MAX_RETRY_AFTER = 300.0
+MAX_RETRY_AFTER = 300  # seconds: the longest wait a Retry-After (or the backoff) can ask for
 _CSV_TYPES = ("text/csv", "application/csv", "text/plain", "application/octet-stream", "application/vnd.ms-excel")
 _TRANSIENT = (
     requests.ConnectionError,
     requests.Timeout,
-    requests.exceptions.ChunkedEncodingError,
-    requests.exceptions.ContentDecodingError,
+    requests.exceptions.RetryError,
+    ChunkedEncodingError,
+    ContentDecodingError,
 )
 
 
@@ -146,8 +156,12 @@ def metadata_url(base_url: str, ids: Sequence[int]) -> str:
     return f"{base_url.rstrip('/')}/indicator_metadata/csv/by_indicator_id?{query}"
 
 
-def make_session(cache_dir: Path) -> requests.Session:
-    """A cached session: stored responses are revalidated (ETag/Last-Modified) before each use."""
+def make_session(cache_dir: Path, options: FetchOptions | None = None) -> requests.Session:
+    """A cached session: stored responses are revalidated (ETag/Last-Modified) before each use.
+
+    Its adapter retries by :func:`retry_policy` (``options``, else the defaults) and reads every
+    body in full, capped, before the cache or anything else sees it.
+    """
     try:
         cache_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -162,40 +176,169 @@ def make_session(cache_dir: Path) -> requests.Session:
     )
     session.headers["User-Agent"] = USER_AGENT
     session.verify = True
-    session.hooks["response"].append(_capped_body)
+    adapter = _CappedAdapter(max_retries=retry_policy(options or FetchOptions(cache_dir=cache_dir)))
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
     return session
 
 
 MAX_RESPONSE_BYTES = 500_000_000  # decompressed; a 100-indicator batch of real data is far smaller
+_CHUNK_BYTES = 1 << 20
 
 
-def _capped_body(response: requests.Response, *args, **kwargs) -> requests.Response:
-    """Read the body (decompressed) before anything else does, refusing it past the cap (a "zip bomb")."""
-    if response._content_consumed:  # noqa: SLF001 (a cached response, already read and bounded)
-        return response
-    chunks, size = [], 0
-    for chunk in response.iter_content(1 << 20):
-        size += len(chunk)
-        if size > MAX_RESPONSE_BYTES:
-            response.close()
-            raise FetchError(
-                f"{response.url}: the response is over {MAX_RESPONSE_BYTES // 1_000_000:,} MB once decompressed; "
-                "refused. Check --base-url points at the Fingertips API."
-            )
-        chunks.append(chunk)
-    response._content = b"".join(chunks)  # noqa: SLF001 (requests' own cache of the body)
-    return response
+# --- retries: urllib3's Retry on the session's adapter ---------------------------------------------
 
 
-# --- one request, retried ------------------------------------------------------------------------
+def _quiet(message: str) -> None:
+    """Report nothing."""
 
 
-def _delay(attempt: int, options: FetchOptions, response: requests.Response | None) -> float:
-    if response is not None and response.status_code == 429:
+class FetchRetry(Retry):
+    """urllib3's :class:`Retry`, announcing each retry and pausing with the fetch's own clock.
+
+    urllib3 decides what is retried (connection errors, timeouts, the statuses of
+    :data:`RETRY_STATUSES`; GET only), counts the attempts, honours ``Retry-After`` (capped at
+    ``retry_after_max``) and gives up. Only the pause differs: after the n-th failure it is
+    ``backoff_factor * 2**(n - 1)`` plus up to ``backoff_jitter`` of jitter (urllib3 would not wait
+    after the first), slept by ``pause`` once ``report`` has said why.
+    """
+
+    def __init__(
+        self,
+        *args: Any,
+        pause: Callable[[float], None] = time.sleep,
+        report: Callable[[str], None] = _quiet,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.pause = pause
+        self.report = report
+
+    def new(self, **kw: Any) -> Self:
+        return super().new(pause=self.pause, report=self.report, **kw)
+
+    def get_backoff_time(self) -> float:
+        failures = len(self.history)
+        if failures == 0:
+            return 0.0
+        wait = self.backoff_factor * 2 ** (failures - 1) + random.uniform(0, self.backoff_jitter)
+        return min(self.backoff_max, wait)
+
+    def get_retry_after(self, response: BaseHTTPResponse) -> float | None:
         after = _retry_after(response.headers.get("Retry-After"))
-        if after is not None:
-            return min(after, MAX_RETRY_AFTER)
-    return options.backoff * 2**attempt + random.uniform(0, options.backoff)
+        return None if after is None else min(after, self.retry_after_max)
+
+    def sleep(self, response: BaseHTTPResponse | None = None) -> None:
+        after = self.get_retry_after(response) if response is not None and self.respect_retry_after_header else None
+        wait = self.get_backoff_time() if after is None else after
+        attempt = len(self.history) + 1
+        attempts = attempt + max(int(self.total or 0), 0)
+        self.report(f"{self._failure(response)}; retrying in {wait:.1f} s ({attempt} of {attempts})")
+        self.pause(wait)
+
+    def _failure(self, response: BaseHTTPResponse | None) -> str:
+        last = self.history[-1] if self.history else None
+        if last is not None and last.status is not None:
+            reason = response.reason if response is not None else None
+            return f"HTTP {last.status} {reason or ''}".strip()
+        return _describe(last.error if last is not None else None)
+
+
+def retry_policy(options: FetchOptions) -> FetchRetry:
+    """At most ``options.attempts`` tries of each GET, with exponential backoff and jitter."""
+    return FetchRetry(
+        total=max(options.attempts - 1, 0),
+        other=0,  # errors other than connecting, reading or a retried status (a TLS failure) are final
+        allowed_methods=frozenset({"GET"}),
+        status_forcelist=RETRY_STATUSES,
+        backoff_factor=options.backoff,
+        backoff_jitter=options.backoff,
+        backoff_max=MAX_RETRY_AFTER,
+        respect_retry_after_header=True,
+        retry_after_max=MAX_RETRY_AFTER,
+        raise_on_status=False,  # the last 429/5xx response comes back and get_text reports it
+        pause=options.sleep,
+        report=options.progress,
+    )
+
+
+class _BrokenBody(ProtocolError):
+    """The connection broke, or the body could not be decompressed, while the body was read."""
+
+
+class _CappedAdapter(HTTPAdapter):
+    """An adapter that reads each body whole (decompressed, in chunks, up to :data:`MAX_RESPONSE_BYTES`).
+
+    The body is read here, before requests-cache or anything else reads it, so an oversized
+    response (a "zip bomb") is refused without being held. A body cut off mid-download is one
+    more failed attempt of the same retry policy: the next request continues its count (the
+    adapter belongs to one session, used by one thread at a time).
+    """
+
+    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
+        policy = self.max_retries
+        try:
+            while True:
+                response = super().send(request, *args, **kwargs)
+                try:
+                    body = _read_capped(response.raw, str(request.url))
+                except (ProtocolError, ReadTimeoutError) as exc:
+                    response.close()
+                    self.max_retries = _after_failed_body(response.raw.retries or self.max_retries, request, exc)
+                    continue
+                return self.build_response(request, _replay(response.raw, body))
+        finally:
+            self.max_retries = policy
+
+
+def _read_capped(raw: BaseHTTPResponse, url: str) -> bytes:
+    """The decompressed body, refused past :data:`MAX_RESPONSE_BYTES`."""
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        for chunk in raw.stream(_CHUNK_BYTES, decode_content=True):
+            size += len(chunk)
+            if size > MAX_RESPONSE_BYTES:
+                raw.close()
+                raise FetchError(
+                    f"{url}: the response is over {MAX_RESPONSE_BYTES // 1_000_000:,} MB once decompressed; "
+                    "refused. Check --base-url points at the Fingertips API."
+                )
+            chunks.append(chunk)
+    except (ProtocolError, DecodeError) as exc:
+        raise _BrokenBody(f"{url}: {exc}") from exc
+    except urllib3.exceptions.SSLError as exc:
+        raise requests.exceptions.SSLError(exc) from exc
+    return b"".join(chunks)
+
+
+def _after_failed_body(retries: Retry, request: requests.PreparedRequest, error: Exception) -> Retry:
+    """The policy after a failed body: one more attempt counted (and slept for), or give up."""
+    try:
+        retries = retries.increment(request.method, request.url, error=error)
+    except MaxRetryError as exc:
+        raise requests.ConnectionError(exc, request=request) from error
+    retries.sleep()
+    return retries
+
+
+def _replay(raw: BaseHTTPResponse, body: bytes) -> HTTPResponse:
+    """A urllib3 response holding ``body`` (already decompressed) in place of the network's."""
+    headers = HTTPHeaderDict(raw.headers)
+    for name in ("Content-Encoding", "Transfer-Encoding"):
+        headers.discard(name)
+    headers["Content-Length"] = str(len(body))
+    return HTTPResponse(
+        body=io.BytesIO(body),
+        headers=headers,
+        status=raw.status,
+        version=raw.version,
+        reason=raw.reason,
+        preload_content=False,
+        decode_content=False,
+        retries=raw.retries,
+        request_url=raw.url,
+    )
 
 
 def _retry_after(value: str | None) -> float | None:
@@ -212,35 +355,46 @@ def _retry_after(value: str | None) -> float | None:
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
+# --- one request ---------------------------------------------------------------------------------
+
+
 def get_text(session: requests.Session, url: str, options: FetchOptions) -> tuple[str, bool]:
-    """GET ``url`` with retries; returns the body text and whether it came from the cache."""
-    last = ""
-    for attempt in range(options.attempts):
-        response = None
-        try:
-            response = session.get(url, timeout=(options.connect_timeout, options.read_timeout))
-            if response.status_code not in RETRY_STATUSES:
-                return _accept(url, response), bool(getattr(response, "from_cache", False))
-            last = f"HTTP {response.status_code} {response.reason or ''}".strip()
-        except requests.exceptions.SSLError as exc:
-            raise FetchError(f"{url}: TLS certificate check failed ({exc}); check the address or your network") from exc
-        except _TRANSIENT as exc:
-            last = _describe(exc)
-        if attempt + 1 < options.attempts:
-            wait = _delay(attempt, options, response)
-            options.progress(f"{last}; retrying in {wait:.1f} s ({attempt + 2} of {options.attempts})")
-            options.sleep(wait)
-    raise FetchError(
+    """GET ``url`` (retried by the session's policy); returns the body text and whether it came from the cache."""
+    try:
+        response = session.get(url, timeout=(options.connect_timeout, options.read_timeout), stream=True)
+    except requests.exceptions.SSLError as exc:
+        raise FetchError(f"{url}: TLS certificate check failed ({exc}); check the address or your network") from exc
+    except _TRANSIENT as exc:
+        raise _gave_up(url, options, _describe(exc)) from exc
+    if response.status_code in RETRY_STATUSES:
+        raise _gave_up(url, options, f"HTTP {response.status_code} {response.reason or ''}".strip())
+    return _accept(url, response), bool(getattr(response, "from_cache", False))
+
+
+def _gave_up(url: str, options: FetchOptions, last: str) -> FetchError:
+    return FetchError(
         f"{url}: failed after {options.attempts} attempts ({last}). "
         "The Fingertips API may be busy or unreachable: try again later, or check --base-url and your network."
     )
 
 
-def _describe(exc: Exception) -> str:
-    if isinstance(exc, requests.Timeout):
-        return "timed out"
-    if isinstance(exc, requests.exceptions.ChunkedEncodingError | requests.exceptions.ContentDecodingError):
+def _cause(error: BaseException | None) -> BaseException | None:
+    """The urllib3 exception behind a requests one, and the last failure behind urllib3's giving up."""
+    if isinstance(error, requests.RequestException) and error.args and isinstance(error.args[0], BaseException):
+        error = error.args[0]
+    if isinstance(error, MaxRetryError):
+        error = error.reason
+    return error
+
+
+def _describe(error: BaseException | None) -> str:
+    cause = _cause(error)
+    if isinstance(cause, _BrokenBody) or isinstance(error, ChunkedEncodingError | ContentDecodingError):
         return "connection broken mid-download (truncated body)"
+    if isinstance(cause, NewConnectionError):  # refused or not resolved (a ConnectTimeoutError to urllib3)
+        return "connection failed"
+    if isinstance(cause, urllib3.exceptions.TimeoutError | TimeoutError) or isinstance(error, requests.Timeout):
+        return "timed out"
     return "connection failed"
 
 
@@ -346,8 +500,8 @@ def fetch(specs: Sequence[IndicatorSpec], out: Path, options: FetchOptions) -> F
     if not ids:
         raise FetchError("None of the specs has a fingertips_id or derive.from, so there is nothing to fetch.")
     check_folder(out.parent)  # a bad --out fails before the slow downloads
-    session = make_session(options.cache_dir)
-    requests_ = [
+    session = make_session(options.cache_dir, options)
+    requests_: list[tuple[str, list[int], int | None]] = [
         (data_url(options.base_url, group, area_type), group, area_type)
         for area_type, area_ids in ids_by_area_type(specs, options.area_type).items()
         for group in batches(area_ids)
@@ -389,7 +543,12 @@ def _merge(downloads: Sequence[Download]) -> str:
 
 
 def _write_outputs(
-    out: Path, csv_text: str, metadata_text: str, downloads, metadata, options: FetchOptions
+    out: Path,
+    csv_text: str,
+    metadata_text: str,
+    downloads: Sequence[Download],
+    metadata: Sequence[Download],
+    options: FetchOptions,
 ) -> FetchResult:
     metadata_path = out.with_name(out.name + ".metadata.csv")
     manifest_path = out.with_name(out.name + ".manifest.json")
@@ -484,7 +643,7 @@ def read_metadata_text(text: str, label: str = "metadata") -> dict[str, dict[str
     ``label`` and the line where the record starts.
     """
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff"), newline=""), strict=True)
-    out = {}
+    out: dict[str, dict[str, str]] = {}
     start = 1
     try:
         if reader.fieldnames is None:
@@ -555,7 +714,7 @@ def _differences(spec: IndicatorSpec, meta: dict[str, str]) -> list[str]:
     if value_type and value_type != spec.value_type:
         found.append(f"value_type is {spec.value_type} but Fingertips says '{meta['value type']}'")
     theirs = POLARITY_NAMES.get(meta.get("polarity", "").lower())
-    expected = _REVERSED.get(theirs, theirs) if derived else theirs
+    expected = _REVERSED.get(theirs, theirs) if derived and theirs else theirs
     if theirs and (expected in _JUDGED or spec.polarity in _JUDGED) and expected != spec.polarity:
         what = "reversed for a complement, " if derived else ""
         found.append(

@@ -1,0 +1,1 @@
+"""Stage 2, statistics: confidence intervals, comparisons, benchmarks, trends and spines (PHE methods)."""

@@ -8,13 +8,17 @@ operations (by indicator and period), not per row.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from ..data import (
+from reportgen.core.errors import DataError, Problem, errors_only
+from reportgen.core.geography import ENGLAND_CODE, Geography, area_kind
+from reportgen.core.periods import parse_period, period_sort_key
+from reportgen.core.specs import IndicatorSpec
+from reportgen.sources.data import (
     AGE,
     AREA_CODE,
     AREA_NAME,
@@ -37,22 +41,11 @@ from ..data import (
     check_against_specs,
     series_index,
 )
-from ..errors import DataError, Problem, errors_only
-from ..geography import ENGLAND_CODE, Geography, area_kind
-from ..periods import parse_period, period_sort_key
-from ..specs import IndicatorSpec
-from .compare import (
-    NOT_COMPARED,
-    QUINTILE_LABELS_BOB,
-    QUINTILE_LABELS_RAG,
-    RAG_POLARITIES,
-    compare_with_benchmark,
-    quintile_labels,
-)
-from .coverage import ENGLAND, coverage_columns
-from .distribution import DEFAULT_SPINE_EXCLUSIONS, SPINE_COLUMNS, spine_statistics
-from .intervals import CI_METHOD, CI_SOURCE, attach_intervals, band_start, headline_from_age_bands
-from .trend import CANNOT, N_POINTS, TREND_VALUE_TYPES, recent_trend_from_history, trend_labels
+from reportgen.stats.compare import NOT_COMPARED, compare_quintiles, compare_with_benchmark
+from reportgen.stats.coverage import ENGLAND, coverage_columns
+from reportgen.stats.distribution import DEFAULT_SPINE_EXCLUSIONS, SPINE_COLUMNS, spine_statistics
+from reportgen.stats.intervals import CI_METHOD, CI_SOURCE, attach_intervals, band_start, headline_from_age_bands
+from reportgen.stats.trend import CANNOT, N_POINTS, TREND_VALUE_TYPES, recent_trend_from_history, trend_labels
 
 #: The columns of ``reportgen benchmark``, in order (the first 25 are the documented contract).
 BENCHMARK_COLUMNS = (
@@ -92,7 +85,6 @@ BENCHMARK_COLUMNS = (
 COMPARATOR_COLUMNS = ("comparator_name", "comparator_value", "compared_to_comparator")
 AREA_TYPE_ORDER = {"England": 0, "Region": 1, "UTLA": 2, "Other": 3}
 _SPEC = "indicator_id"
-_LIMITS = (VALUE, LOWER_95, UPPER_95, LOWER_998, UPPER_998)
 
 
 @dataclass(frozen=True)
@@ -148,7 +140,7 @@ def benchmark_table(
     return table[columns].reset_index(drop=True)
 
 
-def _spec_attributes(spec: IndicatorSpec, position: int) -> dict:
+def _spec_attributes(spec: IndicatorSpec, position: int) -> dict[str, object]:
     return {
         _SPEC: spec.id,
         "fingertips_id": spec.fingertips_id,
@@ -213,7 +205,7 @@ def _with_intervals(table: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _map_unique(series: pd.Series, func) -> pd.Series:
+def _map_unique(series: pd.Series, func: Callable[[str], object]) -> pd.Series:
     """Apply ``func`` once per distinct value (area codes and names repeat across many rows)."""
     return series.map({v: func(v) for v in series.unique()})
 
@@ -256,8 +248,8 @@ def _same_name(given: str, official: str) -> bool:
     """Names equal apart from case, punctuation, '&'/'and', a ', City of' style suffix or ' region'."""
 
     def norm(text: str) -> str:
-        text = re.sub(r"[^a-z0-9]+", " ", text.casefold().replace("&", " and ")).split()
-        words = [w for w in text if w not in ("city", "county", "of", "the")]
+        tokens = re.sub(r"[^a-z0-9]+", " ", text.casefold().replace("&", " and ")).split()
+        words = [w for w in tokens if w not in ("city", "county", "of", "the")]
         return " ".join(words).removesuffix(" region")
 
     return norm(given) == norm(official)
@@ -304,6 +296,11 @@ def _attach_benchmarks(table: pd.DataFrame) -> pd.DataFrame:
     return table.merge(regions, on=[*keys, "region_code"], how="left", validate="many_to_one")
 
 
+def _limits(rows: pd.DataFrame) -> tuple[pd.Series, pd.Series, pd.Series, pd.Series, pd.Series]:
+    """Value, lower and upper 95% and lower and upper 99.8% limits of the rows."""
+    return rows[VALUE], rows[LOWER_95], rows[UPPER_95], rows[LOWER_998], rows[UPPER_998]
+
+
 def _compare(table: pd.DataFrame) -> pd.DataFrame:
     """England and region comparisons, one vectorised call per (polarity, method) pair."""
     vs_england = pd.Series(NOT_COMPARED, index=table.index, dtype=object)
@@ -311,29 +308,16 @@ def _compare(table: pd.DataFrame) -> pd.DataFrame:
     local = table["area_type"].isin(["UTLA", "Other"])
     for (polarity, method), rows in table.groupby(["_polarity", "_comparison"], sort=False):
         if method == "quintiles":
-            vs_england[rows.index] = _quintiles(rows, polarity, [_SPEC, PERIOD, "area_type"])
+            # Among the areas of the same type, and an authority among its region's authorities.
+            vs_england[rows.index] = compare_quintiles(rows[VALUE], rows[[_SPEC, PERIOD, "area_type"]], polarity)
             in_region = rows[local[rows.index] & (rows["region_code"] != "")]
-            vs_region[in_region.index] = _quintiles(in_region, polarity, [_SPEC, PERIOD, "region_code"])
+            by_region = in_region[[_SPEC, PERIOD, "region_code"]]
+            vs_region[in_region.index] = compare_quintiles(in_region[VALUE], by_region, polarity)
             continue
-        limits = [rows[c] for c in _LIMITS]
-        vs_england[rows.index] = compare_with_benchmark(*limits, rows["england_value"], polarity, method)
-        vs_region[rows.index] = compare_with_benchmark(*limits, rows["region_value"], polarity, method)
+        vs_england[rows.index] = compare_with_benchmark(*_limits(rows), rows["england_value"], polarity, method)
+        vs_region[rows.index] = compare_with_benchmark(*_limits(rows), rows["region_value"], polarity, method)
     vs_england = vs_england.where(table[AREA_CODE] != ENGLAND_CODE, NOT_COMPARED)
     return table.assign(compared_to_england=vs_england, compared_to_region=vs_region.where(local, NOT_COMPARED))
-
-
-def _quintiles(rows: pd.DataFrame, polarity: str, keys: list[str]) -> pd.Series:
-    """Quintile labels within groups, vectorised: category = 1 + number of quintile bounds below."""
-    grouped = rows.groupby(keys, sort=False)[VALUE]
-    size = grouped.transform("count")
-    bounds = grouped.quantile([0.2, 0.4, 0.6, 0.8]).round(10).unstack()
-    at_row = bounds.reindex(pd.MultiIndex.from_frame(rows[keys])).to_numpy()
-    category = pd.Series((rows[VALUE].round(10).to_numpy()[:, None] > at_row).sum(axis=1) + 1, index=rows.index)
-    if polarity == "high_is_good":
-        category = 6 - category
-    names = np.array(QUINTILE_LABELS_RAG if polarity in RAG_POLARITIES else QUINTILE_LABELS_BOB, dtype=object)
-    labels = pd.Series(names[category.clip(1, 5).to_numpy() - 1], index=rows.index, dtype=object)
-    return labels.where(rows[VALUE].notna() & (size >= 5), NOT_COMPARED)
 
 
 def _distribution(table: pd.DataFrame, options: BenchmarkOptions) -> pd.DataFrame:
@@ -426,13 +410,10 @@ def _compare_with_group(table: pd.DataFrame, group: ComparatorGroup) -> pd.DataF
     values = _group_values(members).rename("comparator_value").reset_index()
     table = table.merge(values, on=[_SPEC, PERIOD], how="left", validate="many_to_one")
     labels = pd.Series(NOT_COMPARED, index=table.index, dtype=object)
+    keys = [_SPEC, PERIOD]
     for (polarity, method), rows in table.groupby(["_polarity", "_comparison"], sort=False):
         if method == "quintiles":
-            for (spec_id, period), group_rows in rows.groupby([_SPEC, PERIOD], sort=False):
-                pool = members.loc[(members[_SPEC] == spec_id) & (members[PERIOD] == period), VALUE]
-                labels[group_rows.index] = quintile_labels(group_rows[VALUE], pool, polarity)
+            labels[rows.index] = compare_quintiles(rows[VALUE], rows[keys], polarity, members[VALUE], members[keys])
             continue
-        labels[rows.index] = compare_with_benchmark(
-            *[rows[c] for c in _LIMITS], rows["comparator_value"], polarity, method
-        )
+        labels[rows.index] = compare_with_benchmark(*_limits(rows), rows["comparator_value"], polarity, method)
     return table.assign(comparator_name=group.name, compared_to_comparator=labels)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable, Iterable
+
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 __all__ = [
     "Z95",
@@ -48,7 +51,12 @@ MEAN_METHOD = "Student's t-distribution"
 # them with scipy.stats bit for bit), and scipy.special is imported only when first needed.
 
 
-def _ppf(core, q, shape=None, support=(-np.inf, np.inf)):
+def _ppf(
+    core: Callable[..., np.ndarray],
+    q: ArrayLike,
+    shape: ArrayLike | None = None,
+    support: tuple[float, float] = (-np.inf, np.inf),
+) -> np.ndarray | float:
     """``dist.ppf(q[, shape])`` as scipy.stats computes it, with ``core`` its ``_ppf``.
 
     Where the shape parameter is not positive (or NaN) or ``q`` is outside [0, 1] the result is
@@ -67,21 +75,21 @@ def _ppf(core, q, shape=None, support=(-np.inf, np.inf)):
     return output[()] if output.ndim == 0 else output
 
 
-def norm_ppf(q):
+def norm_ppf(q: ArrayLike) -> np.ndarray | float:
     """Standard normal quantile (``scipy.stats.norm.ppf``)."""
     from scipy.special import ndtri
 
     return _ppf(ndtri, q)
 
 
-def chi2_ppf(q, df):
+def chi2_ppf(q: ArrayLike, df: ArrayLike) -> np.ndarray | float:
     """Chi-squared quantile with ``df`` degrees of freedom (``scipy.stats.chi2.ppf``)."""
     from scipy.special import gammaincinv
 
     return _ppf(lambda p, k: 2 * gammaincinv(k / 2, p), q, df, (0.0, np.inf))
 
 
-def t_ppf(q, df):
+def t_ppf(q: ArrayLike, df: ArrayLike) -> np.ndarray | float:
     """Student's t quantile with ``df`` degrees of freedom (``scipy.stats.t.ppf``)."""
     from scipy.special import stdtrit
 
@@ -91,14 +99,14 @@ def t_ppf(q, df):
 # --------------------------------------------------------------------------- helpers
 
 
-def _as_float(values) -> np.ndarray:
+def _as_float(values: ArrayLike | pd.Series) -> np.ndarray:
     """Return ``values`` as a float ndarray (pandas NA and None become NaN)."""
     if hasattr(values, "to_numpy"):
         return np.asarray(values.to_numpy(dtype=float, na_value=np.nan), dtype=float)
     return np.asarray(values, dtype=float)
 
 
-def _require(bad, message: str) -> None:
+def _require(bad: ArrayLike | pd.Series, message: str) -> None:
     """Raise ValueError(message) if any element of ``bad`` is True (NaN never counts)."""
     if np.any(bad):
         raise ValueError(message)
@@ -114,7 +122,7 @@ def _confidence_level(confidence: float) -> float:
     return level
 
 
-def _group_keys(groups, size: int) -> pd.Series:
+def _group_keys(groups: Iterable[Hashable], size: int) -> pd.Series:
     """Return one group key per row as a Series named ``group``."""
     keys = pd.Series(groups.to_numpy() if hasattr(groups, "to_numpy") else list(groups))
     if len(keys) != size:
@@ -122,7 +130,7 @@ def _group_keys(groups, size: int) -> pd.Series:
     return keys.rename("group")
 
 
-def _floats(*arrays) -> tuple[np.ndarray, ...]:
+def _floats(*arrays: ArrayLike) -> tuple[np.ndarray, ...]:
     """Return every argument as a float ndarray (0-d for scalar input)."""
     return tuple(np.asarray(a, dtype=float) for a in arrays)
 
@@ -160,7 +168,9 @@ def z_value(confidence: float) -> float:
     return float(norm_ppf((1 + _confidence_level(confidence)) / 2))
 
 
-def wilson_interval(count, denominator, confidence=0.95, multiplier=1.0):
+def wilson_interval(
+    count: ArrayLike, denominator: ArrayLike, confidence: float = 0.95, multiplier: float = 1.0
+) -> tuple[np.ndarray, ...]:
     """Proportion with Wilson score confidence limits (Wilson 1927).
 
     Parameters
@@ -204,7 +214,7 @@ def wilson_interval(count, denominator, confidence=0.95, multiplier=1.0):
     return _floats(value, lower, upper)
 
 
-def byars_interval(count, confidence=0.95):
+def byars_interval(count: ArrayLike, confidence: float = 0.95) -> tuple[np.ndarray, ...]:
     """Byar's approximation to exact Poisson limits (Byar in Breslow & Day 1987).
 
     Parameters
@@ -232,7 +242,7 @@ def byars_interval(count, confidence=0.95):
     return _floats(np.where(lower < 0, np.nan, lower), upper)
 
 
-def exact_poisson_interval(count, confidence=0.95):
+def exact_poisson_interval(count: ArrayLike, confidence: float = 0.95) -> tuple[np.ndarray, ...]:
     """Exact Poisson limits from the chi-squared distribution (Garwood 1936).
 
     Parameters
@@ -257,7 +267,7 @@ def exact_poisson_interval(count, confidence=0.95):
     return _floats(lower, upper)
 
 
-def poisson_count_interval(count, confidence=0.95):
+def poisson_count_interval(count: ArrayLike, confidence: float = 0.95) -> tuple[np.ndarray, ...]:
     """Poisson limits for a count: exact when ``x < 10``, Byar's otherwise.
 
     This is the switch used by PHEindicatormethods ``phe_rate`` and the ISR
@@ -285,7 +295,9 @@ def poisson_count_interval(count, confidence=0.95):
     return *_floats(lower, upper), _method_labels(x)
 
 
-def crude_rate_interval(count, denominator, confidence=0.95, multiplier=100000.0):
+def crude_rate_interval(
+    count: ArrayLike, denominator: ArrayLike, confidence: float = 0.95, multiplier: float = 100000.0
+) -> tuple[np.ndarray, ...]:
     """Crude rate with exact (x < 10) or Byar's (x >= 10) limits (``phe_rate``).
 
     Parameters
@@ -312,7 +324,9 @@ def crude_rate_interval(count, denominator, confidence=0.95, multiplier=100000.0
     return *_floats(x * scale, lower * scale, upper * scale), method
 
 
-def isr_interval(observed, expected, confidence=0.95, reference=1.0):
+def isr_interval(
+    observed: ArrayLike, expected: ArrayLike, confidence: float = 0.95, reference: ArrayLike = 1.0
+) -> tuple[np.ndarray, ...]:
     """Indirectly standardised ratio/rate ``O/E * reference`` with Poisson limits.
 
     Parameters
@@ -339,7 +353,9 @@ def isr_interval(observed, expected, confidence=0.95, reference=1.0):
     return *_floats(o * scale, lower * scale, upper * scale), method
 
 
-def t_mean_interval_from_summary(mean, sd, n, confidence=0.95):
+def t_mean_interval_from_summary(
+    mean: ArrayLike, sd: ArrayLike, n: ArrayLike, confidence: float = 0.95
+) -> tuple[np.ndarray, ...]:
     """Mean with Student's t confidence limits from summary statistics.
 
     Parameters
@@ -370,7 +386,16 @@ def t_mean_interval_from_summary(mean, sd, n, confidence=0.95):
 # ------------------------------------------------------------------ grouped methods
 
 
-def _dobson(x, vx, n, w, keys, confidence, multiplier, method) -> pd.DataFrame:
+def _dobson(
+    x: np.ndarray,
+    vx: np.ndarray,
+    n: np.ndarray,
+    w: np.ndarray,
+    keys: pd.Series,
+    confidence: float,
+    multiplier: float,
+    method: str,
+) -> pd.DataFrame:
     """Dobson DSR per group; ``vx`` is the per-band variance weight (x or sum f^2 people)."""
     _require(n <= 0, "population must be > 0 in every age band for a DSR")
     _require(w < 0, "standard population must be >= 0")
@@ -401,7 +426,14 @@ def _dobson(x, vx, n, w, keys, confidence, multiplier, method) -> pd.DataFrame:
     return out
 
 
-def dobson_dsr(count, population, standard_population, groups, confidence=0.95, multiplier=100000.0) -> pd.DataFrame:
+def dobson_dsr(
+    count: ArrayLike,
+    population: ArrayLike,
+    standard_population: ArrayLike,
+    groups: Iterable[Hashable],
+    confidence: float = 0.95,
+    multiplier: float = 100000.0,
+) -> pd.DataFrame:
     """Directly standardised rate with Dobson confidence limits (Dobson et al 1991).
 
     Parameters
@@ -433,7 +465,13 @@ def dobson_dsr(count, population, standard_population, groups, confidence=0.95, 
 
 
 def dobson_dsr_nonindependent(
-    frequency_counts, population, standard_population, groups, frequencies=None, confidence=0.95, multiplier=100000.0
+    frequency_counts: ArrayLike,
+    population: ArrayLike,
+    standard_population: ArrayLike,
+    groups: Iterable[Hashable],
+    frequencies: ArrayLike | None = None,
+    confidence: float = 0.95,
+    multiplier: float = 100000.0,
 ) -> pd.DataFrame:
     """Dobson DSR with confidence limits adjusted for non-independent events.
 
@@ -471,7 +509,14 @@ def dobson_dsr_nonindependent(
 
 
 def isr_from_age_bands(
-    count, population, ref_count, ref_population, groups, confidence=0.95, reference=1.0, rate_multiplier=None
+    count: ArrayLike,
+    population: ArrayLike,
+    ref_count: ArrayLike,
+    ref_population: ArrayLike,
+    groups: Iterable[Hashable],
+    confidence: float = 0.95,
+    reference: float = 1.0,
+    rate_multiplier: float | None = None,
 ) -> pd.DataFrame:
     """Indirectly standardised ratio or rate from age-band data (Breslow & Day 1987).
 
@@ -527,7 +572,7 @@ def isr_from_age_bands(
     return out.assign(value=value, lower=lower, upper=upper, method=method)
 
 
-def t_mean_interval(values, groups, confidence=0.95) -> pd.DataFrame:
+def t_mean_interval(values: ArrayLike, groups: Iterable[Hashable], confidence: float = 0.95) -> pd.DataFrame:
     """Group means with Student's t confidence limits (``phe_mean``; Student 1908).
 
     Parameters
@@ -561,7 +606,9 @@ def t_mean_interval(values, groups, confidence=0.95) -> pd.DataFrame:
 # ----------------------------------------------------------------- life expectancy
 
 
-def _le_matrices(deaths, population, start_age, groups):
+def _le_matrices(
+    deaths: ArrayLike, population: ArrayLike, start_age: ArrayLike, groups: Iterable[Hashable]
+) -> tuple[pd.Index, np.ndarray, np.ndarray, np.ndarray]:
     """Pivot LE input to (groups x 20) arrays; rows of malformed groups are NaN."""
     frame = pd.DataFrame(
         {
@@ -585,7 +632,7 @@ def _le_matrices(deaths, population, start_age, groups):
     return bands_ok.index, bands_ok.to_numpy(dtype=bool), deaths_2d, pops_2d
 
 
-def _le_group_note(bands_ok, deaths, pops) -> np.ndarray:
+def _le_group_note(bands_ok: np.ndarray, deaths: np.ndarray, pops: np.ndarray) -> np.ndarray:
     """Reason (or "") why a whole group's life expectancy is suppressed (methods.md s6)."""
     conditions = [
         ~bands_ok,
@@ -608,7 +655,7 @@ def _le_group_note(bands_ok, deaths, pops) -> np.ndarray:
     return np.select(conditions, notes, default="").astype(object)
 
 
-def _chiang_table(deaths, pops):
+def _chiang_table(deaths: np.ndarray, pops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Chiang II abridged life table: LE and its Silcocks standard error at each start age."""
     with np.errstate(divide="ignore", invalid="ignore"):
         rate = deaths / pops
@@ -631,7 +678,14 @@ def _chiang_table(deaths, pops):
     return le, se
 
 
-def chiang_life_expectancy(deaths, population, start_age, groups, confidence=0.95, le_age=0) -> pd.DataFrame:
+def chiang_life_expectancy(
+    deaths: ArrayLike,
+    population: ArrayLike,
+    start_age: ArrayLike,
+    groups: Iterable[Hashable],
+    confidence: float = 0.95,
+    le_age: float | None = 0,
+) -> pd.DataFrame:
     """Life expectancy by Chiang's method II (Chiang 1968; Silcocks et al 2001 variance).
 
     Parameters
@@ -686,7 +740,9 @@ def chiang_life_expectancy(deaths, population, start_age, groups, confidence=0.9
 # ------------------------------------------------------------------------ quantiles
 
 
-def quantile_category(values, groups, n_quantiles, invert=True) -> np.ndarray:
+def quantile_category(
+    values: ArrayLike, groups: Iterable[Hashable] | None, n_quantiles: int, invert: ArrayLike = True
+) -> np.ndarray:
     """Quantile (1 = first) of each value within its group (``phe_quantile``).
 
     Parameters

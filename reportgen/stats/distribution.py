@@ -21,10 +21,6 @@ SPINE_COLUMNS = (
 )
 
 
-def _type7(group: pd.Series, q: float) -> float:
-    return float(group.quantile(q, interpolation="linear"))
-
-
 def spine_statistics(frame: pd.DataFrame, keys: list[str], exclusions: tuple[str, ...]) -> pd.DataFrame:
     """Min, quartiles, median and max per group of authorities, with Fingertips' display rules.
 
@@ -70,12 +66,13 @@ def spine_positions(
     """
     half = max(england - minimum, maximum - england)
 
-    def scale(v: float | None) -> float | None:
-        if v is None or v != v:
-            return None
+    def position(v: float) -> float:
         r = 0.5 if half <= 0 else (v - (england - half)) / (2 * half)
         return 1.0 - r if low_is_good else r
 
-    ends = sorted((scale(minimum), scale(maximum)))
-    band = sorted((scale(p25), scale(p75)))
+    def scale(v: float | None) -> float | None:
+        return None if v is None or v != v else position(v)
+
+    ends = sorted((position(minimum), position(maximum)))
+    band = sorted((position(p25), position(p75)))
     return {"outer": tuple(ends), "inner": tuple(band), **{k: scale(v) for k, v in values.items()}}

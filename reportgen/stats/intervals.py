@@ -6,8 +6,9 @@ import re
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
-from ..data import (
+from reportgen.sources.data import (
     AGE,
     AREA_CODE,
     COUNT,
@@ -20,7 +21,7 @@ from ..data import (
     UPPER_998,
     VALUE,
 )
-from .ci import (
+from reportgen.stats.ci import (
     chiang_life_expectancy,
     crude_rate_interval,
     dobson_dsr,
@@ -52,7 +53,9 @@ def band_start(age: str) -> float:
     return float(match[1]) if match else float("nan")
 
 
-def _computed(value_type: str, frame: pd.DataFrame, multiplier: np.ndarray, confidence: float):
+def _computed(
+    value_type: str, frame: pd.DataFrame, multiplier: np.ndarray, confidence: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """(lower, upper, method labels) computed from counts for one value type, or ``None``.
 
     ``multiplier`` holds one value per row (specs of one value type may differ in scale).
@@ -85,21 +88,22 @@ def _computed(value_type: str, frame: pd.DataFrame, multiplier: np.ndarray, conf
     return lower, upper, method
 
 
-def attach_intervals(frame: pd.DataFrame, value_type: str, multiplier) -> pd.DataFrame:
+def attach_intervals(frame: pd.DataFrame, value_type: str, multiplier: ArrayLike) -> pd.DataFrame:
     """Fill missing 95% and 99.8% limits where the value type allows, recording method and source.
 
     Rows that carry both 95% limits keep them (``ci_source`` = ``data``); their 99.8% limits are
     computed only if absent. Rows without limits get computed ones (``computed``) or none (``none``).
     """
     out = frame.copy()
-    multiplier = np.broadcast_to(np.asarray(multiplier, dtype=float), (len(out),))
+    scale = np.broadcast_to(np.asarray(multiplier, dtype=float), (len(out),))
     has95 = out[LOWER_95].notna() & out[UPPER_95].notna()
     has998 = out[LOWER_998].notna() & out[UPPER_998].notna()
-    results = {c: _computed(value_type, out, multiplier, c) for c in (0.95, 0.998)}
+    computed95 = _computed(value_type, out, scale, 0.95)
+    computed998 = _computed(value_type, out, scale, 0.998)
     method = np.where(has95, SUPPLIED, NO_CI).astype(object)
-    if results[0.95] is not None:
-        lo95, up95, m95 = results[0.95]
-        lo998, up998, m998 = results[0.998]
+    if computed95 is not None and computed998 is not None:
+        lo95, up95, m95 = computed95
+        lo998, up998, m998 = computed998
         fill95 = ~has95.to_numpy() & ~np.isnan(lo95)
         out.loc[fill95, LOWER_95], out.loc[fill95, UPPER_95] = lo95[fill95], up95[fill95]
         fill998 = ~has998.to_numpy() & ~np.isnan(lo998)
@@ -150,7 +154,9 @@ def headline_from_age_bands(bands: pd.DataFrame, value_type: str, multiplier: fl
     )
 
 
-def _band_statistic(bands, keys, value_type, multiplier, confidence) -> pd.DataFrame:
+def _band_statistic(
+    bands: pd.DataFrame, keys: pd.Series, value_type: str, multiplier: float, confidence: float
+) -> pd.DataFrame:
     if value_type == "dsr":
         standard = bands["_start"].map(dict(zip(ESP_STARTS, ESP2013, strict=True)))
         return dobson_dsr(bands[COUNT].fillna(0), bands[DENOMINATOR], standard, keys, confidence, multiplier)

@@ -7,6 +7,7 @@ skipped (the five points need not be consecutive years) and the five are indexed
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 CHI2_THRESHOLD = 9.54953570608324  # 99.8% point of chi-squared with 1 degree of freedom
 N_POINTS = 5
@@ -33,45 +34,47 @@ def _slopes(values: np.ndarray, weights: np.ndarray, t: np.ndarray) -> tuple[np.
     return slope, chi2
 
 
-def recent_trend_markers(value, lower95, upper95, count, denominator) -> np.ndarray:
+def recent_trend_markers(
+    value: ArrayLike, lower95: ArrayLike, upper95: ArrayLike, count: ArrayLike, denominator: ArrayLike
+) -> np.ndarray:
     """Marker per row of (rows, 5) arrays ordered oldest to newest.
 
     Returns +1 (increasing), -1 (decreasing), 0 (no significant change) or NaN (cannot be
     calculated: a missing point or limit, zero-width interval, or count equal to denominator).
     """
-    value, lower95, upper95, count, denominator = (
-        np.asarray(a, float) for a in (value, lower95, upper95, count, denominator)
-    )
-    se = (upper95 - lower95) / 3.92
-    invalid = np.isnan(value) | np.isnan(se) | np.isnan(count) | np.isnan(denominator) | ~(se > 0)
-    invalid |= count == denominator
+    v, lower, upper, n, d = (np.asarray(a, float) for a in (value, lower95, upper95, count, denominator))
+    se = (upper - lower) / 3.92
+    invalid = np.isnan(v) | np.isnan(se) | np.isnan(n) | np.isnan(d) | ~(se > 0)
+    invalid |= n == d
     cannot = invalid.any(axis=1)
     weights = 1.0 / se**2
     t = np.arange(1, N_POINTS + 1, dtype=float)[None, :]
-    slope, chi2 = _slopes(value, weights, t)
+    slope, chi2 = _slopes(v, weights, t)
     signs = [np.sign(slope)]
     for left_out in range(N_POINTS):
         w = weights.copy()
         w[:, left_out] = np.nan
-        signs.append(np.sign(_slopes(value, w, t)[0]))
+        signs.append(np.sign(_slopes(v, w, t)[0]))
     stable = np.all(np.array(signs) == signs[0], axis=0) & (signs[0] != 0)
     significant = (chi2 > CHI2_THRESHOLD) & stable
     marker = np.where(significant, np.sign(slope), 0.0)
     return np.where(cannot, np.nan, marker)
 
 
-def trend_labels(markers, polarity: str) -> np.ndarray:
+def trend_labels(markers: ArrayLike, polarity: str) -> np.ndarray:
     """Fingertips' Recent Trend wording for markers from :func:`recent_trend_markers`."""
-    markers = np.asarray(markers, float)
+    marks = np.asarray(markers, float)
     up, down = _LABELS.get(polarity, ("Increasing", "Decreasing"))
-    labels = np.full(markers.shape, CANNOT, dtype=object)
-    labels[markers == 0] = NO_CHANGE
-    labels[markers == 1] = up
-    labels[markers == -1] = down
+    labels = np.full(marks.shape, CANNOT, dtype=object)
+    labels[marks == 0] = NO_CHANGE
+    labels[marks == 1] = up
+    labels[marks == -1] = down
     return labels
 
 
-def recent_valid_points(value, lower95, upper95, count, denominator) -> list[np.ndarray]:
+def recent_valid_points(
+    value: ArrayLike, lower95: ArrayLike, upper95: ArrayLike, count: ArrayLike, denominator: ArrayLike
+) -> list[np.ndarray]:
     """The five most recent valid points of each row of (rows, k) arrays ordered oldest to newest.
 
     Valid means value, count and denominator present; invalid years are skipped, not a break. Returns
@@ -92,6 +95,8 @@ def recent_valid_points(value, lower95, upper95, count, denominator) -> list[np.
     return out
 
 
-def recent_trend_from_history(value, lower95, upper95, count, denominator) -> np.ndarray:
+def recent_trend_from_history(
+    value: ArrayLike, lower95: ArrayLike, upper95: ArrayLike, count: ArrayLike, denominator: ArrayLike
+) -> np.ndarray:
     """Markers (see :func:`recent_trend_markers`) from each row's whole history up to the labelled period."""
     return recent_trend_markers(*recent_valid_points(value, lower95, upper95, count, denominator))

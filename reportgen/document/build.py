@@ -1,0 +1,99 @@
+"""One area's document: statistics to a document model (plan, charts, every text), then to PDF bytes."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from reportgen import __version__
+from reportgen.core.assets import default_layouts_dir
+from reportgen.core.errors import Problem
+from reportgen.core.export import table_csv
+from reportgen.core.geography import Area
+from reportgen.core.options import DEFAULT_AUTHOR
+from reportgen.document.charts import draw_charts
+from reportgen.document.compose import ProfileInputs, plan_profile
+from reportgen.document.context import profile_context
+from reportgen.document.inputs import Prepared
+from reportgen.document.provenance import area_provenance, data_label
+from reportgen.document.render import PdfAttachment, html_to_pdf, layout_search_path, make_environment, render_html
+from reportgen.document.theme import load_theme
+from reportgen.document.view import load_wording
+
+PROFILE_TEMPLATE = "profile.html.j2"
+BRIEF_TEMPLATE = "brief.html.j2"
+
+
+@dataclass(frozen=True)
+class ProfileDocument:
+    """One area's document model: the template context every writer (full profile, brief) renders."""
+
+    area: Area
+    edition: str
+    data_date: date
+    search_path: list[Path]
+    context: dict[str, Any]
+    attachments: tuple[PdfAttachment, ...]
+    identifier: str
+
+
+def make_document(prepared: Prepared, area: Area, changes: Mapping[str, Any] | None = None) -> ProfileDocument:
+    """Statistics to document model: plan, charts and every text of one area's profile."""
+    options, table = prepared.options, prepared.table
+    search_path = layout_search_path(options.layouts_dir, default_layouts_dir())
+    theme = load_theme(search_path, options.palette)
+    provenance = area_provenance(prepared, area, changes)
+    inputs = ProfileInputs(
+        area=area,
+        specs=tuple(prepared.specs),
+        table=table,
+        theme=theme,
+        edition=prepared.edition,
+        data_date=prepared.data_date,
+        author=options.author or DEFAULT_AUTHOR,
+        synthetic=prepared.data.synthetic,
+        version=__version__,
+        data_label=data_label(prepared.data.path),
+        provenance=provenance,
+        wording=load_wording(search_path),
+        changes=dict(changes) if changes is not None else None,
+    )
+    plan = plan_profile(inputs)
+    images = draw_charts(plan.spines, plan.trends, theme, plan.bars)
+    attachments = (
+        PdfAttachment(
+            f"{area.code}-benchmark.csv",
+            table_csv(table[table["area_code"] == area.code]),
+            f"Benchmark table rows for {area.name}: every number in this profile",
+        ),
+        PdfAttachment(
+            "provenance.json",
+            (json.dumps(provenance, indent=1, sort_keys=True) + "\n").encode("utf-8"),
+            "Generator version and SHA-256 hashes of the data, specs and layouts",
+            "Source",
+        ),
+    )
+    identifier = provenance["inputs_sha256"][:32]
+    context = profile_context(plan, images)
+    return ProfileDocument(area, prepared.edition, prepared.data_date, search_path, context, attachments, identifier)
+
+
+def render_document(document: ProfileDocument, template: str) -> tuple[bytes, list[Problem]]:
+    """Document model to PDF bytes: render one template (full profile or brief) with WeasyPrint."""
+    html = render_html(make_environment(document.search_path), template, document.context)
+    identifier = document.identifier
+    if template != PROFILE_TEMPLATE:
+        identifier = hashlib.sha256(f"{document.identifier}|{template}".encode()).hexdigest()[:32]
+    pdf, log = html_to_pdf(
+        html,
+        document.search_path,
+        created=document.data_date,
+        attachments=document.attachments,
+        identifier=identifier.encode("ascii"),
+    )
+    return pdf, [Problem("", "layouts", f"refused to fetch {url}", "warning") for url in log.blocked]

@@ -1,0 +1,45 @@
+"""``reportgen build --area``: one authority's profile, from the same path as the national run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from reportgen.core.errors import Problem
+from reportgen.core.geography import Area
+from reportgen.core.memory import rare_collections
+from reportgen.core.options import BuildOptions
+from reportgen.document.render import preload_engine
+from reportgen.publish.area import output_names, render_area
+from reportgen.publish.prepare import DataPaths, check_area, prepare, resolve_area
+from reportgen.publish.write import reserve_area
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    """A written profile and the warnings raised while building it."""
+
+    path: Path
+    area: Area
+    warnings: tuple[Problem, ...] = field(default=())
+    brief_path: Path | None = None
+
+
+def build_profile(area_text: str, data_paths: DataPaths, options: BuildOptions) -> BuildResult:
+    """Build one authority's profile: data -> statistics -> charts -> HTML -> PDF, written atomically.
+
+    The output files are reserved (folder created, temporary files opened) before rendering, so an
+    unwritable output fails at once; temporary files are removed on every failure.
+    """
+    preload_engine()  # WeasyPrint imports in the background while the data load
+    with rare_collections():
+        prepared = prepare(data_paths, options)
+        area = resolve_area(area_text, prepared.data)
+        check_area(prepared, area)
+        names = output_names(prepared.edition, area)
+        wanted = [names.profile, names.brief] if options.brief else [names.profile]
+        with reserve_area(options.out_dir / prepared.edition, wanted, options.out_dir) as reservation:
+            built = render_area(prepared, area)
+            paths = reservation.commit(built.files)
+    warnings = tuple(dict.fromkeys((*prepared.warnings, *built.warnings)))
+    return BuildResult(paths[names.profile], area, warnings, paths.get(names.brief))

@@ -1,0 +1,222 @@
+"""What has changed since the previous edition: comparisons, trends, indicators, definitions, periods.
+
+Each edition folder keeps its benchmark table (``benchmark.csv``) and a digest of its specs
+(``specs.json``). Comparing two editions' files gives, per authority and indicator, the rows of
+``changes.csv`` and of each profile's "What has changed" section.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypedDict
+
+import pandas as pd
+
+from reportgen.core.errors import ReportgenError
+from reportgen.core.files import neutralise_text
+from reportgen.core.periods import period_sort_key
+from reportgen.core.specs import IndicatorSpec
+
+BENCHMARK_FILE = "benchmark.csv"
+SPECS_FILE = "specs.json"
+#: Spec keys whose change revises an indicator's definition.
+DEFINITION_KEYS = (
+    "fingertips_id", "name", "definition", "unit", "value_type", "multiplier", "polarity", "comparison", "sex", "age",
+)  # fmt: skip
+NEEDED_COLUMNS = (
+    "indicator_id",
+    "area_code",
+    "area_name",
+    "area_type",
+    "period",
+    "compared_to_england",
+    "recent_trend",
+)
+LOCAL_TYPES = ("UTLA", "Other")
+CHANGES_COLUMNS = ("area_code", "area_name", "indicator_id", "indicator", "what", "before", "after")
+
+
+@dataclass(frozen=True)
+class Change:
+    """One line of changes.csv."""
+
+    area_code: str
+    area_name: str
+    indicator_id: str
+    indicator: str
+    what: str
+    before: str
+    after: str
+
+
+def csv_bytes(header: tuple[str, ...] | list[str], rows: Iterable[Iterable[object]]) -> bytes:
+    """CSV (RFC 4180: CRLF line ends, so cells holding CR or LF are quoted) with every cell neutralised."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(header)
+    # Every cell is written as text (None as empty), so a number such as -2.0 is guarded too.
+    writer.writerows([neutralise_text("" if cell is None else str(cell)) for cell in row] for row in rows)
+    return buffer.getvalue().encode("utf-8")
+
+
+class SpecDigest(TypedDict):
+    """What specs.json keeps of one indicator: its name, the keys that define it and their SHA-256."""
+
+    name: str
+    keys: dict[str, Any]
+    sha256: str
+
+
+def specs_digest(specs: list[IndicatorSpec]) -> dict[str, SpecDigest]:
+    """Per indicator: its name and the SHA-256 of the keys that define it (kept as specs.json)."""
+    digest: dict[str, SpecDigest] = {}
+    for spec in sorted(specs, key=lambda s: s.id):
+        keys = {k: getattr(spec, k) for k in DEFINITION_KEYS}
+        payload = json.dumps(keys, sort_keys=True, default=str).encode("utf-8")
+        digest[spec.id] = {"name": spec.short_name, "keys": keys, "sha256": hashlib.sha256(payload).hexdigest()}
+    return digest
+
+
+def specs_json_bytes(specs: list[IndicatorSpec]) -> bytes:
+    return (json.dumps(specs_digest(specs), indent=1, sort_keys=True, default=str) + "\n").encode("utf-8")
+
+
+def edition_sort_key(name: str) -> tuple:
+    """Natural order of edition labels: 2023 < 2024 < 2024-revised < 2025."""
+    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", name) if part)
+
+
+def find_previous(out_dir: Path, edition: str, explicit: Path | None) -> Path | None:
+    """The previous edition's folder: ``explicit``, else the latest earlier folder with a benchmark table."""
+    if explicit is not None:
+        if not (explicit / BENCHMARK_FILE).is_file():
+            raise ReportgenError(
+                f"--previous {explicit}: no {BENCHMARK_FILE} there. Give an edition folder written by "
+                "'reportgen build --all' (for example output/2023)."
+            )
+        return explicit
+    if not out_dir.is_dir():
+        return None
+    earlier = [
+        d for d in out_dir.iterdir()
+        if d.is_dir() and d.name != edition and (d / BENCHMARK_FILE).is_file()
+        and edition_sort_key(d.name) < edition_sort_key(edition)
+    ]  # fmt: skip
+    return max(earlier, key=lambda d: edition_sort_key(d.name)) if earlier else None
+
+
+def read_benchmark_csv(source: Path | bytes, label: str) -> pd.DataFrame:
+    """An edition's benchmark table as text, checked for the columns the comparison needs."""
+    handle = io.BytesIO(source) if isinstance(source, bytes) else source
+    try:
+        frame = pd.read_csv(handle, dtype=str, keep_default_na=False, encoding="utf-8")
+    except (OSError, ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise ReportgenError(f"{label}: not a readable benchmark table ({exc}).") from None
+    missing = [c for c in NEEDED_COLUMNS if c not in frame.columns]
+    if missing:
+        raise ReportgenError(
+            f"{label}: missing column(s) {', '.join(missing)}; it must be a benchmark.csv written by reportgen build."
+        )
+    return frame
+
+
+def read_previous_specs(folder: Path) -> dict[str, dict]:
+    """The previous edition's specs digest (empty when the file is absent or unreadable)."""
+    path = folder / SPECS_FILE
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {k: v for k, v in raw.items() if isinstance(v, dict)} if isinstance(raw, dict) else {}
+
+
+def latest_rows(frame: pd.DataFrame) -> dict[tuple[str, str], dict[str, str]]:
+    """Each authority's row of each indicator's latest period, keyed by (area code, indicator id)."""
+    local = frame[frame["area_type"].isin(LOCAL_TYPES)]
+    latest: dict[tuple[str, str], dict[str, str]] = {}
+    for row in local.to_dict(orient="records"):
+        key = (row["area_code"], row["indicator_id"])
+        old = latest.get(key)
+        if old is None or period_sort_key(row["period"]) > period_sort_key(old["period"]):
+            latest[key] = row
+    return latest
+
+
+def compare_editions(
+    previous: pd.DataFrame,
+    current: pd.DataFrame,
+    previous_specs: Mapping[str, Mapping[str, Any]],
+    specs: list[IndicatorSpec],
+) -> list[Change]:
+    """Every change between two editions, per authority and indicator, sorted."""
+    before, after = latest_rows(previous), latest_rows(current)
+    now_specs = specs_digest(specs)
+    areas = {code: row["area_name"] for (code, _), row in after.items()}
+    changes = []
+    for (code, indicator), row in sorted(after.items()):
+        old = before.get((code, indicator))
+        if old is not None:
+            name = now_specs[indicator]["name"] if indicator in now_specs else indicator
+            changes += _row_changes(code, row, old, name)
+    changes += _spec_changes(areas, previous_specs, now_specs)
+    return sorted(changes, key=lambda c: (c.area_code, c.indicator_id, c.what))
+
+
+def _row_changes(code: str, row: dict, old: dict, name: str) -> list[Change]:
+    found = []
+    pairs = (
+        ("New data period", "period"),
+        ("Comparison with England", "compared_to_england"),
+        ("Recent trend", "recent_trend"),
+    )
+    for what, column in pairs:
+        if old[column] != row[column] and (old[column] or row[column]):
+            found.append(Change(code, row["area_name"], row["indicator_id"], name, what, old[column], row[column]))
+    return found
+
+
+def _spec_changes(
+    areas: dict[str, str], previous_specs: Mapping[str, Mapping[str, Any]], now_specs: Mapping[str, SpecDigest]
+) -> list[Change]:
+    if not previous_specs:
+        return []
+    per_indicator = []
+    for ind in sorted(set(now_specs) - set(previous_specs)):
+        per_indicator.append((ind, now_specs[ind]["name"], "Indicator added", "", "New in this edition"))
+    for ind in sorted(set(previous_specs) - set(now_specs)):
+        name = str(previous_specs[ind].get("name", ind))
+        per_indicator.append((ind, name, "Indicator retired", "In the previous edition", "No longer included"))
+    for ind in sorted(set(now_specs) & set(previous_specs)):
+        if previous_specs[ind].get("sha256") != now_specs[ind]["sha256"]:
+            old_keys = previous_specs[ind].get("keys", {})
+            revised = [k for k in DEFINITION_KEYS if str(old_keys.get(k)) != str(now_specs[ind]["keys"][k])]
+            after = "Revised: " + ", ".join(k.replace("_", " ") for k in revised) if revised else "Revised"
+            per_indicator.append((ind, now_specs[ind]["name"], "Definition revised", "", after))
+    return [Change(code, name, *item) for code, name in sorted(areas.items()) for item in per_indicator]
+
+
+def changes_csv(changes: list[Change]) -> bytes:
+    """changes.csv: one row per change, every text cell neutralised against formula injection."""
+    return csv_bytes(CHANGES_COLUMNS, ([getattr(c, k) for k in CHANGES_COLUMNS] for c in changes))
+
+
+def changes_by_area(
+    changes: list[Change], previous_edition: str | None, area_codes: Iterable[str]
+) -> dict[str, dict[str, Any] | None]:
+    """The value passed to each area's build: ``{"previous_edition", "rows"}``, or None for a first edition."""
+    if previous_edition is None:
+        return {code: None for code in area_codes}
+    grouped: dict[str, list[dict[str, str]]] = {code: [] for code in area_codes}
+    for c in changes:
+        if c.area_code in grouped:
+            grouped[c.area_code].append(
+                {"indicator": c.indicator, "what": c.what, "before": c.before, "after": c.after}
+            )
+    return {code: {"previous_edition": previous_edition, "rows": rows} for code, rows in grouped.items()}

@@ -1,0 +1,65 @@
+"""Writing an area's files: the one place where built bytes reach the disk.
+
+Every file goes through a temporary file in the same folder and a rename (so a reader never sees
+a partial file) and must lie inside the output folder. A single build reserves its files before
+the slow rendering starts, so an unwritable output fails at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from reportgen.core.files import Reservation, reserve, write_atomic
+
+
+class AreaReservation:
+    """Temporary files opened for an area's outputs; :meth:`commit` writes them, leaving removes the rest."""
+
+    def __init__(self, folder: Path, names: Iterable[str], root: Path) -> None:
+        self.reservations: dict[str, Reservation] = {}
+        try:
+            for name in names:
+                self.reservations[name] = reserve(folder / name, root)
+        except BaseException:
+            self.discard()
+            raise
+
+    def commit(self, files: Mapping[str, bytes]) -> dict[str, Path]:
+        """Write every reserved file from ``files`` (by name); returns name -> path."""
+        return {name: reservation.commit(files[name]) for name, reservation in self.reservations.items()}
+
+    def discard(self) -> None:
+        for reservation in self.reservations.values():
+            reservation.discard()
+
+    def __enter__(self) -> AreaReservation:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self.discard()
+
+
+def reserve_area(folder: Path, names: Iterable[str], root: Path) -> AreaReservation:
+    """Check and open the temporary files of an area's outputs in ``folder`` (inside ``root``)."""
+    return AreaReservation(folder, names, root)
+
+
+def write_area(folder: Path, files: Mapping[str, bytes], root: Path) -> dict[str, str]:
+    """Write an area's files atomically into ``folder``; returns name -> SHA-256, in name order."""
+    written = {}
+    for name, payload in sorted(files.items()):
+        write_atomic(folder / name, payload, root)
+        written[name] = hashlib.sha256(payload).hexdigest()
+    return written
+
+
+def write_json(path: Path, payload: Mapping[str, Any]) -> None:
+    """``payload`` as indented, key-sorted JSON, written atomically."""
+    write_atomic(path, (json.dumps(payload, indent=1, sort_keys=True) + "\n").encode("utf-8"))
