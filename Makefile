@@ -57,8 +57,8 @@ test: $(STAMP) browser-deps
 check: lint typecheck docs test
 
 lint: $(STAMP)
-	$(BIN)/ruff check reportgen tests benchmarks
-	$(BIN)/ruff format --check reportgen tests benchmarks
+	$(BIN)/ruff check reportgen tests benchmarks docs/hooks
+	$(BIN)/ruff format --check reportgen tests benchmarks docs/hooks
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

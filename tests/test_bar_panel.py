@@ -14,9 +14,7 @@ from reportgen.document.charts import (
     BAR_LINE_MM,
     BAR_NAME_TAB_MAX_MM,
     BAR_NAME_TAB_MM,
-    BAR_PANEL_WIDTH_MM,
     BAR_SIG_COLUMN_MM,
-    BAR_TEXT_MM,
     BAR_TRACK_MIN_MM,
     draw_bar_panel,
 )
@@ -28,6 +26,9 @@ from reportgen.document.view import comparison
 from reportgen.publish.build import build_profile
 
 THEME = load_theme(layout_search_path(None, default_layouts_dir()), None)
+BAR_PANEL_WIDTH_MM = THEME.sizes.col_left  # a compare-areas chart fills the left column
+BAR_TEXT_MM = THEME.sizes.small_text_mm
+HEADINGS = ("Authority", "Value", "95% CI", "vs Eng.")
 REGULAR = face_widths(THEME.font_files, 400)
 BOLD = face_widths(THEME.font_files, 700)
 SVG = "{http://www.w3.org/2000/svg}"
@@ -48,7 +49,7 @@ def _panel(names: list[str], dots: bool = True, highlight: int = 1) -> BarPanel:
         )
         for i, name in enumerate(names)
     )
-    return BarPanel("bars-x", rows, 40.0, dots, "60.0", "90.0", "Chart of x for the region")
+    return BarPanel("bars-x", rows, 40.0, dots, "60.0", "90.0", "Chart of x for the region", HEADINGS)
 
 
 def test_font_widths_come_from_the_font_files_with_tabular_digits():
@@ -173,7 +174,7 @@ def test_very_wide_numbers_narrow_the_name_column_so_the_bars_keep_their_track()
         BarRow(r.name, "12,345.6", "12,000.0 to 13,000.0", r.result, r.highlight, r.x, r.start, r.lower, r.upper)
         for r in base.rows
     )
-    image = draw_bar_panel(BarPanel(base.key, rows, base.england, base.dots, "0", "2", base.alt), THEME)
+    image = draw_bar_panel(BarPanel(base.key, rows, base.england, base.dots, "0", "2", base.alt, HEADINGS), THEME)
     assert image.tab_mm < BAR_NAME_TAB_MM
     faces = {"head": face_widths(THEME.font_files, 600), "row": REGULAR, "highlight": BOLD}
     after = max(faces[line.kind].width(line.numbers, BAR_TEXT_MM) for line in image.lines if line.numbers)

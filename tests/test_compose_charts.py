@@ -47,13 +47,13 @@ def test_formatting():
 
 def test_key_message_wording_follows_the_label():
     def message(label: str) -> str:
-        return narrative.key_message("X", "5.1%", "2023", WORDING.phrase(comparison(label), "England", "5.0%"))
+        return narrative.key_message(WORDING, "X", "5.1%", "2023", WORDING.phrase(comparison(label), "England", "5.0%"))
 
     assert message("Better 99.8%") == "X: 5.1% in 2023, significantly better than England (5.0%) at the 99.8% level."
     assert "similar to England (5.0%)" in message("Similar")
     assert "in the best quintile of authorities" in message("Best quintile")
     assert "in the highest quintile of authorities" in narrative.key_message(
-        "X", "5.1%", "2023", WORDING.phrase(comparison("Highest quintile", "no_judgement"), "England", "5.0%")
+        WORDING, "X", "5.1%", "2023", WORDING.phrase(comparison("Highest quintile", "no_judgement"), "England", "5.0%")
     )
 
 
@@ -109,7 +109,7 @@ def test_spine_svg_has_text_free_shapes_and_keeps_alt():
 def test_trend_chart_with_gaps_and_one_point():
     point = TrendPoint("2023", 5.0, 4.0, 6.0, None, marker_for("Not compared", THEME))
     gap = TrendPoint("2022", None, None, None, 5.5, marker_for("Not compared", THEME))
-    image = draw_trend(TrendChart("t", "Area", (gap, point), "Percentage", "alt"), THEME)
+    image = draw_trend(TrendChart("t", "Area", (gap, point), "Percentage", "alt", "England"), THEME)
     assert "2022" in image.svg and "2023" in image.svg
 
 
@@ -119,7 +119,7 @@ def _trend(n: int = 5, area: str = "County Durham") -> TrendChart:
         TrendPoint(f"20{10 + i}", 50.0 + i, 47.0 + i, 53.0 + i, 52.0 - i, marker_for(results[i % 4], THEME))
         for i in range(n)
     )
-    return TrendChart("t", area, points, "Percentage", f"Trend of {area}: rising")
+    return TrendChart("t", area, points, "Percentage", f"Trend of {area}: rising", "England")
 
 
 def test_trend_chart_is_a_small_matplotlib_svg_with_text_in_the_shipped_font():

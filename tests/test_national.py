@@ -347,3 +347,17 @@ def test_every_build_renders_areas_through_render_area(monkeypatch, tmp_path):
     result = national.build_area_remote(national.Area(HARTLEPOOL, "Hartlepool"), job)
     assert calls == [("prepared", HARTLEPOOL, {"rows": []})]
     assert result.files == {"E06000001-hartlepool.pdf": b"%PDF-1.7"} and not result.error
+
+
+@pytest.mark.slow
+def test_a_councils_layouts_reword_the_download_page_of_a_national_run(runner, inputs, tmp_path):
+    specs, data = inputs
+    layouts = tmp_path / "layouts"
+    layouts.mkdir()
+    (layouts / "wording.yaml").write_text('site:\n  heading: "Find your council"\n', encoding="utf-8")
+    result = build(
+        runner, specs, data, tmp_path / "out", "--area", HARTLEPOOL, "--jobs", "1", "--layouts", str(layouts)
+    )
+    assert result.exit_code == 0, result.output
+    page = next((tmp_path / "out").glob("*/index.html")).read_text(encoding="utf-8")
+    assert "Find your council" in page and "Find your area</h1>" not in page

@@ -2,6 +2,9 @@
 
 Trend charts are matplotlib figures (object API, one reusable figure per process) tidied to a few
 dozen SVG elements; spines are six hand-written SVG shapes. Both are cheap for WeasyPrint to draw.
+
+The charts' sizes and neutral colours are the theme's (theme.yaml ``sizes`` and ``neutrals``), the
+same table the stylesheet's custom properties come from, so a chart always fits its column.
 """
 
 from __future__ import annotations
@@ -10,8 +13,11 @@ import io
 import math
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Iterable
+from dataclasses import dataclass
 from functools import lru_cache
 from html import escape
+from typing import Any
 
 import matplotlib as mpl
 import numpy as np
@@ -22,18 +28,25 @@ from matplotlib.lines import Line2D
 from matplotlib.markers import MarkerStyle
 from matplotlib.path import Path
 from matplotlib.ticker import MaxNLocator
+from matplotlib.typing import RcKeyType
 
 from reportgen.document.compose import BarPanel
-from reportgen.document.models import BarLine, BarPanelImage, ChartImage, SpineChart, Theme, TrendChart
-from reportgen.document.textwidth import face_widths, pad_left, spaces, wrap
+from reportgen.document.models import (
+    BarLine,
+    BarPanelImage,
+    ChartImage,
+    Neutrals,
+    SpineChart,
+    Theme,
+    TrendChart,
+    TrendPoint,
+)
+from reportgen.document.textwidth import FontWidths, face_widths, pad_left, spaces, wrap
 from reportgen.document.view import accent_tint, text_colour
 
 MM = 1 / 25.4  # inches per millimetre
-# Every chart size in one place; the templates take the sizes from the drawn images.
-SPINE_SIZE_MM = (27.6, 3.8)
-TREND_SIZE_MM = (68.0, 40.0)
-CHART_FONT_PT = 7.5  # the smallest text in the document
-INK = "#1A1A1A"
+# The sizes of the charts are the theme's (theme.yaml ``sizes``); the templates take them from the
+# drawn images and the stylesheet from the same table.
 
 
 #: Marker outlines on a unit radius: triangle up or down, square, diamond (circles are drawn as circles).
@@ -57,8 +70,8 @@ def _svg_marker(shape: str, x: float, y: float, r: float, fill: str, stroke: str
 def draw_spine(chart: SpineChart, theme: Theme) -> ChartImage:
     """One spine as a tiny hand-written SVG (about six elements): outer range, 25th-75th percentile band,
     England line, region diamond and the area's marker. Units are tenths of a millimetre."""
-    width, height = SPINE_SIZE_MM
-    palette = theme.palette
+    width, height = theme.sizes.spine_width, theme.sizes.spine_height
+    palette, ink = theme.palette, theme.neutrals.ink
     w, h = width * 10, height * 10
     pad = 2.2 * 10 / 2
 
@@ -76,7 +89,7 @@ def draw_spine(chart: SpineChart, theme: Theme) -> ChartImage:
     if chart.region is not None:
         parts.append(_svg_marker("D", x(chart.region), h / 2, 9.5, "#FFFFFF", palette.region, 3))
     if chart.area is not None:
-        parts.append(_svg_marker(chart.marker.shape, x(chart.area), h / 2, 15, chart.marker.colour, INK, 3))
+        parts.append(_svg_marker(chart.marker.shape, x(chart.area), h / 2, 15, chart.marker.colour, ink, 3))
     svg = (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}mm" height="{height}mm" '
         f'viewBox="0 0 {w:g} {h:g}">' + "".join(parts) + "</svg>"
@@ -97,14 +110,14 @@ def _register_fonts(files: tuple[str, ...]) -> None:
         font_manager.fontManager.addfont(path)
 
 
-def _style(theme: Theme) -> dict:
+def _style(theme: Theme) -> dict[RcKeyType, Any]:
     _register_fonts(theme.font_files)
     return {
         "svg.fonttype": "none",  # text stays text, in the shipped font named in the SVG
         "svg.hashsalt": "reportgen",  # deterministic ids
         "font.family": theme.font_family,
-        "font.size": CHART_FONT_PT,
-        "text.color": INK,
+        "font.size": theme.sizes.small_text_pt,
+        "text.color": theme.neutrals.ink,
         "text.parse_math": False,  # '$' in names is never read as mathematics
         "path.simplify": False,
         "lines.solid_joinstyle": "miter",  # explicit joins: the SVG needs no <style> block
@@ -115,8 +128,44 @@ def _style(theme: Theme) -> dict:
 
 
 PT = 72 / 25.4  # points per millimetre
-# The plot area inside the 68 x 40 mm figure, as figure fractions (left, bottom, width, height).
-TREND_AXES = (12.0 / 68, 9.5 / 40, 53.5 / 68, 23.5 / 40)
+
+
+@dataclass(frozen=True)
+class TrendFrame:
+    """Where the parts of a trend chart go, in millimetres inside its ``width`` x ``height`` figure.
+
+    The plot area keeps fixed margins for the value labels (left), the period labels (below) and the
+    legend (above); the legend is centred on the figure.
+    """
+
+    width: float
+    height: float
+    left: float = 12.0  # the value labels and the axis title
+    bottom: float = 9.5  # the period labels
+    right: float = 2.5
+    top: float = 7.0  # the legend
+
+    @property
+    def axes(self) -> tuple[float, float, float, float]:
+        """The plot area as figure fractions (left, bottom, width, height)."""
+        return (self.left / self.width, self.bottom / self.height, self.plot_width / self.width,
+                self.plot_height / self.height)  # fmt: skip
+
+    @property
+    def plot_width(self) -> float:
+        return self.width - self.left - self.right
+
+    @property
+    def plot_height(self) -> float:
+        return self.height - self.bottom - self.top
+
+    def x(self, mm_from_centre: float) -> float:
+        """A figure fraction across, from millimetres right of the centre (the legend is centred)."""
+        return 0.5 + mm_from_centre / self.width
+
+    def y(self, mm_from_top: float) -> float:
+        """A figure fraction up, from millimetres below the top edge."""
+        return 1 - mm_from_top / self.height
 
 
 class _TrendCanvas:
@@ -126,49 +175,51 @@ class _TrendCanvas:
     intervals, area markers); the labels are the only artists made per chart.
     """
 
-    def __init__(self) -> None:
-        width, height = TREND_SIZE_MM
-        self.fig = Figure(figsize=(width * MM, height * MM))
+    def __init__(self, theme: Theme) -> None:
+        frame = self.frame = TrendFrame(theme.sizes.col_right, theme.sizes.trend_height)
+        neutrals = theme.neutrals
+        self.fig = Figure(figsize=(frame.width * MM, frame.height * MM))
         FigureCanvasSVG(self.fig)
         self.fig.patch.set_visible(False)
-        ax = self.ax = self.fig.add_axes(TREND_AXES)
+        ax = self.ax = self.fig.add_axes(frame.axes)
         ax.set_axis_off()
         ax.patch.set_visible(False)
-        self.grid = self._line(color="#E3E3E3", linewidth=0.5, zorder=1)
-        self.axis = self._line(color="#6B6B6B", linewidth=0.5, zorder=1.1)
+        self.grid = self._line(color=neutrals.grid, linewidth=0.5, zorder=1)
+        self.axis = self._line(color=neutrals.axis, linewidth=0.5, zorder=1.1)
         self.england = self._line(linewidth=1.0, linestyle=(0, (2.9, 2.0)), marker="o", markersize=3.4,
                                   markeredgewidth=0)  # fmt: skip
         self.area = self._line(linewidth=1.1)
-        self.ci = self._line(color=INK, linewidth=0.6, zorder=2.2)
-        self.markers = ax.scatter([], [], s=TREND_MARKER_PT**2, edgecolors=INK, linewidths=0.6, zorder=3)
+        self.ci = self._line(color=neutrals.ink, linewidth=0.6, zorder=2.2)
+        self.markers = ax.scatter([], [], s=TREND_MARKER_PT**2, edgecolors=neutrals.ink, linewidths=0.6, zorder=3)
         self.markers.set_joinstyle("miter")
         self.markers.set_clip_on(False)
-        self.legend_england = self._legend_line(0.5 - 24 / 68, dashed=True)
-        self.legend_area = self._legend_line(0.5 - 2 / 68, dashed=False)
-        self.texts: list = []
+        self.legend_england = self._legend_line(frame.x(-24), dashed=True)
+        self.legend_area = self._legend_line(frame.x(-2), dashed=False)
+        self.texts: list[Any] = []
 
-    def _line(self, **style) -> Line2D:
+    def _line(self, **style: Any) -> Line2D:
         line = Line2D([], [], **style)
         line.set_clip_on(False)
         self.ax.add_line(line)
         return line
 
     def _legend_line(self, start: float, dashed: bool) -> Line2D:
-        y = 1 - 2.1 / 40
+        y = self.frame.y(2.1)
         style = {"linestyle": (0, (2.9, 2.0)), "linewidth": 1.0} if dashed else {"linewidth": 1.1}
-        line = Line2D([start, start + 6 / 68], [y, y], transform=self.fig.transFigure, **style)
+        line = Line2D([start, start + 6 / self.frame.width], [y, y], transform=self.fig.transFigure, **style)
         self.fig.add_artist(line)
         return line
 
 
-_CANVASES: dict[tuple, _TrendCanvas] = {}
+_CANVASES: dict[tuple[object, ...], _TrendCanvas] = {}
 
 
 def _trend_canvas(theme: Theme) -> _TrendCanvas:
-    key = (theme.font_family, theme.font_files)
+    """The reusable figure of a theme: one per font, size and neutral colours."""
+    key = (theme.font_family, theme.font_files, theme.sizes, theme.neutrals)
     if key not in _CANVASES:
         with mpl.rc_context(_style(theme)):
-            _CANVASES[key] = _TrendCanvas()
+            _CANVASES[key] = _TrendCanvas(theme)
     return _CANVASES[key]
 
 
@@ -193,51 +244,89 @@ def draw_trend(chart: TrendChart, theme: Theme) -> ChartImage:
         buffer = io.StringIO()
         canvas.fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None, "Format": None,
                                                            "Type": None}, transparent=True)  # fmt: skip
-    width, height = TREND_SIZE_MM
-    return ChartImage(chart.key, tidy_svg(buffer.getvalue(), chart.alt), chart.alt, width, height)
+    frame = canvas.frame
+    return ChartImage(chart.key, tidy_svg(buffer.getvalue(), chart.alt), chart.alt, frame.width, frame.height)
+
+
+#: The area's points of a trend chart: (x, point) for each period with a value.
+_Placed = list[tuple[float, TrendPoint]]
+NAN = float("nan")
 
 
 def _fill_trend(canvas: _TrendCanvas, chart: TrendChart, theme: Theme) -> None:
-    palette, ax, n = theme.palette, canvas.ax, len(chart.points)
-    values = [v for p in chart.points for v in (p.value, p.lower, p.upper, p.england) if v is not None]
-    low, high, ticks = _y_ticks(values or [0.0, 1.0])
-    ax.set_xlim(0, n)
-    ax.set_ylim(low, high)
-    nan = float("nan")
-    canvas.grid.set_data([v for _ in ticks for v in (0, n, nan)], [v for t in ticks for v in (t, t, nan)])
-    canvas.axis.set_data([0, n], [low, low])
-    england = [(i + 0.5, p.england) for i, p in enumerate(chart.points) if p.england is not None]
-    canvas.england.set_data([a for a, _ in england], [b for _, b in england])
-    canvas.england.set_color(palette.trend_england)
-    canvas.legend_england.set_color(palette.trend_england)
+    """Give the canvas's artists one chart's data: scale and grid, England's line, the area's line,
+    intervals and markers, then the labels."""
+    n = len(chart.points)
+    ticks = _fill_scale(canvas, _chart_values(chart), n)
+    _fill_england(canvas, chart, theme.palette.trend_england)
     area = [(i + 0.5, p) for i, p in enumerate(chart.points) if p.value is not None]
-    canvas.area.set_data([a for a, _ in area], [p.value for _, p in area])
-    canvas.area.set_color(palette.accent)
-    canvas.legend_area.set_color(palette.accent)
-    ci = [(a, p) for a, p in area if p.lower is not None and p.upper is not None]
-    canvas.ci.set_data([v for a, _ in ci for v in (a, a, nan)], [v for _, p in ci for v in (p.lower, p.upper, nan)])
-    canvas.markers.set_paths([_marker_path(p.marker.shape) for _, p in area])
-    canvas.markers.set_offsets([(a, p.value) for a, p in area] or np.empty((0, 2)))
-    canvas.markers.set_facecolors([p.marker.colour for _, p in area])
+    _fill_area(canvas, area, theme.palette.accent)
     _trend_labels(canvas, chart, ticks, n)
+
+
+def _chart_values(chart: TrendChart) -> list[float]:
+    """Every number the value axis must show: the area's values and limits, and England's values."""
+    return [v for p in chart.points for v in (p.value, p.lower, p.upper, p.england) if v is not None]
+
+
+def _fill_scale(canvas: _TrendCanvas, values: list[float], n: int) -> list[float]:
+    """Set the axes' limits, the gridlines and the axis line; returns the value ticks."""
+    low, high, ticks = _y_ticks(values or [0.0, 1.0])
+    canvas.ax.set_xlim(0, n)
+    canvas.ax.set_ylim(low, high)
+    canvas.grid.set_data(_broken((0.0, n) for _ in ticks), _broken((t, t) for t in ticks))
+    canvas.axis.set_data([0, n], [low, low])
+    return ticks
+
+
+def _fill_england(canvas: _TrendCanvas, chart: TrendChart, colour: str) -> None:
+    """England's dashed line and markers, and its legend line, in the palette's colour."""
+    england = [(i + 0.5, p.england) for i, p in enumerate(chart.points) if p.england is not None]
+    canvas.england.set_data([x for x, _ in england], [y for _, y in england])
+    canvas.england.set_color(colour)
+    canvas.legend_england.set_color(colour)
+
+
+def _fill_area(canvas: _TrendCanvas, area: _Placed, colour: str) -> None:
+    """The area's line in the accent colour, its confidence intervals and its comparison markers."""
+    canvas.area.set_data([x for x, _ in area], [_number(p.value) for _, p in area])
+    canvas.area.set_color(colour)
+    canvas.legend_area.set_color(colour)
+    limits = [(x, p.lower, p.upper) for x, p in area if p.lower is not None and p.upper is not None]
+    canvas.ci.set_data(_broken((x, x) for x, _, _ in limits), _broken((low, up) for _, low, up in limits))
+    canvas.markers.set_paths([_marker_path(p.marker.shape) for _, p in area])
+    offsets = np.array([(x, _number(p.value)) for x, p in area], dtype=float).reshape(-1, 2)
+    canvas.markers.set_offsets(offsets)
+    canvas.markers.set_facecolor([p.marker.colour for _, p in area])
+
+
+def _number(value: float | None) -> float:
+    """A value of the chart, NaN (not drawn) when missing."""
+    return NAN if value is None else value
+
+
+def _broken(segments: Iterable[tuple[float, float]]) -> list[float]:
+    """Coordinates of separate segments in one line: each pair followed by NaN, which breaks the line."""
+    return [v for start, end in segments for v in (start, end, NAN)]
 
 
 def _trend_labels(canvas: _TrendCanvas, chart: TrendChart, ticks: list[float], n: int) -> None:
     for text in canvas.texts:
         text.remove()
-    ax, fig = canvas.ax, canvas.fig
-    texts = [ax.text(-1.2 / 53.5, t, _tick(t, ticks), ha="right", va="center", transform=ax.get_yaxis_transform())
-             for t in ticks]  # fmt: skip
-    texts.append(fig.text(2.8 / 68, TREND_AXES[1] + TREND_AXES[3] / 2, chart.axis_label, rotation=90,
+    ax, fig, frame = canvas.ax, canvas.fig, canvas.frame
+    texts = [ax.text(-1.2 / frame.plot_width, t, _tick(t, ticks), ha="right", va="center",
+                     transform=ax.get_yaxis_transform()) for t in ticks]  # fmt: skip
+    _, bottom, _, height = frame.axes
+    texts.append(fig.text(2.8 / frame.width, bottom + height / 2, chart.axis_label, rotation=90,
                           ha="center", va="center"))  # fmt: skip
     rotate = n * max(len(p.period) for p in chart.points) > 26  # long period labels would touch
     for i, point in enumerate(chart.points):
-        texts.append(ax.text(i + 0.5, -1.0 / 23.5, point.period, transform=ax.get_xaxis_transform(), va="top",
-                             ha="right" if rotate else "center", rotation=30 if rotate else 0,
+        texts.append(ax.text(i + 0.5, -1.0 / frame.plot_height, point.period, transform=ax.get_xaxis_transform(),
+                             va="top", ha="right" if rotate else "center", rotation=30 if rotate else 0,
                              rotation_mode="anchor"))  # fmt: skip
-    y = 1 - 3.0 / 40
-    texts.append(fig.text(0.5 - 17 / 68, y, "England", ha="left", va="baseline"))
-    texts.append(fig.text(0.5 + 5 / 68, y, _plain(chart.area_name, 26), ha="left", va="baseline"))
+    y = frame.y(3.0)
+    texts.append(fig.text(frame.x(-17), y, _plain(chart.england_name, 14), ha="left", va="baseline"))
+    texts.append(fig.text(frame.x(5), y, _plain(chart.area_name, 26), ha="left", va="baseline"))
     canvas.texts = texts
 
 
@@ -272,7 +361,7 @@ def _round(text: str) -> str:
 _SVG_DEFAULTS = {"stroke-linejoin": "miter", "stroke-dashoffset": "0", "stroke-linecap": "butt"}
 
 
-def _style_to_attributes(element) -> None:
+def _style_to_attributes(element: ET.Element) -> None:
     """``style="fill: #fff; stroke: #000"`` to presentation attributes, dropping SVG's defaults:
     WeasyPrint reads attributes directly but runs its CSS parser on every style attribute."""
     style = element.attrib.pop("style", None)
@@ -285,7 +374,7 @@ def _style_to_attributes(element) -> None:
             element.set(name, value)
 
 
-def _tidy_children(parent, used: set[str]) -> None:
+def _tidy_children(parent: ET.Element, used: set[str]) -> None:
     index = 0
     while index < len(parent):
         child = parent[index]
@@ -297,7 +386,7 @@ def _tidy_children(parent, used: set[str]) -> None:
             child.attrib.pop("id", None)
         for key in ("d", "x", "y", "transform", "points"):
             if key in child.attrib:
-                child.set(key, _round(child.get(key)))
+                child.set(key, _round(child.attrib[key]))
         _style_to_attributes(child)
         if _NO_ROTATION.match(child.get("transform", "")):
             del child.attrib["transform"]
@@ -331,13 +420,15 @@ def chart_engine_version() -> str:
     return mpl.__version__
 
 
-def draw_charts(spines, trends, theme: Theme, bars=()) -> dict[str, ChartImage | BarPanelImage]:
+def draw_charts(
+    spines: Iterable[SpineChart], trends: Iterable[TrendChart], theme: Theme, bars: Iterable[BarPanel] = ()
+) -> dict[str, ChartImage | BarPanelImage]:
     """Draw every chart of a profile; keys are the charts' ``key`` fields."""
     images: dict[str, ChartImage | BarPanelImage] = {}
-    for chart in spines:
-        images[chart.key] = draw_spine(chart, theme)
-    for chart in trends:
-        images[chart.key] = draw_trend(chart, theme)
+    for spine in spines:
+        images[spine.key] = draw_spine(spine, theme)
+    for trend in trends:
+        images[trend.key] = draw_trend(trend, theme)
     for panel in bars:
         images[panel.key] = draw_bar_panel(panel, theme)
     return images
@@ -345,9 +436,9 @@ def draw_charts(spines, trends, theme: Theme, bars=()) -> dict[str, ChartImage |
 
 # --- compare-areas charts: lines of text over one SVG of marks ---------------------------------
 
-#: Geometry of a compare-areas chart, in millimetres: the width of the left column of a domain page,
-#: the line pitch, the tab stop after the names, and the significance column.
-BAR_PANEL_WIDTH_MM = 110.0
+#: Geometry of a compare-areas chart, in millimetres: the line pitch, the tab stop after the names, and
+#: the significance column. The chart is as wide as the left column of a domain page (theme.yaml
+#: ``sizes.col_left``) and its text is the smallest text (``sizes.small_text_pt``).
 BAR_LINE_MM = 2.75
 BAR_NAME_TAB_MM = 35.0
 BAR_NAME_TAB_MAX_MM = 42.0
@@ -355,9 +446,6 @@ BAR_NAME_TAB_MIN_MM = 22.0  # the narrowest name column, when the numbers are ve
 BAR_TRACK_MIN_MM = 24.0  # the narrowest track the name column gives way to
 NAME_GAP_MM = 2.2  # at least this much space between a name and its value
 BAR_SIG_COLUMN_MM = 10.5
-BAR_TEXT_MM = CHART_FONT_PT * 25.4 / 72  # the text's font size in millimetres
-ROW_RULE = "#E2E2E2"
-MUTED = "#4A4A4A"
 TEXT_WEIGHTS = {"head": 600, "row": 400, "highlight": 700}
 
 
@@ -369,7 +457,7 @@ def draw_bar_panel(panel: BarPanel, theme: Theme) -> BarPanelImage:
     spaces (the text is set in tabular figures); the marks start just after the widest text.
     """
     widths = {kind: face_widths(theme.font_files, weight) for kind, weight in TEXT_WEIGHTS.items()}
-    size = BAR_TEXT_MM
+    size, width = theme.sizes.small_text_mm, theme.sizes.col_left
     faces = [widths["highlight" if r.highlight else "row"] for r in panel.rows]
     values = pad_left([r.value for r in panel.rows], faces)
     intervals = [_interval(r.ci) for r in panel.rows]
@@ -380,12 +468,12 @@ def draw_bar_panel(panel: BarPanel, theme: Theme) -> BarPanelImage:
         for r, value, lower, (_, upper) in zip(panel.rows, values, lowers, intervals, strict=True)
     ]
     value_width = faces[0].width(values[0], size) if values else 0.0
-    head = _bar_head(widths["head"], value_width, panel.headings)
+    head = _bar_head(widths["head"], value_width, panel.headings, size)
     after = max(
         [widths["head"].width(head.numbers, size)]
         + [face.width(n, size) for face, n in zip(faces, numbers, strict=True)]
     )
-    tab = _name_tab(panel, widths, after)
+    tab = _name_tab(panel, widths, after, theme)
     lines: list[BarLine] = [head]
     spans: list[tuple[int, int]] = []  # first line and line count of each authority
     for row, kind, text in zip(panel.rows, kinds, numbers, strict=True):
@@ -394,19 +482,18 @@ def draw_bar_panel(panel: BarPanel, theme: Theme) -> BarPanelImage:
         lines.append(BarLine(names[0], text, kind))
         lines.extend(BarLine(more, "", kind) for more in names[1:])
     svg, height = _bar_marks(panel, theme, spans, len(lines), tab + after + 1.5)
-    return BarPanelImage(panel.key, svg, panel.alt, BAR_PANEL_WIDTH_MM, height, tuple(lines), tab, BAR_LINE_MM)
+    return BarPanelImage(panel.key, svg, panel.alt, width, height, tuple(lines), tab, BAR_LINE_MM)
 
 
-def _name_tab(panel: BarPanel, widths: dict, after: float) -> float:
+def _name_tab(panel: BarPanel, widths: dict[str, FontWidths], after: float, theme: Theme) -> float:
     """Where the numbers start: after the widest name, between the usual and the widest name column
     (longer names wrap), so most regions keep long bars and long names rarely wrap. Very wide numbers
     (``after``, their text's width) narrow the name column, down to :data:`BAR_NAME_TAB_MIN_MM`, so
     the bars keep at least :data:`BAR_TRACK_MIN_MM`."""
-    widest = max(
-        (widths["highlight" if r.highlight else "row"].width(r.name, BAR_TEXT_MM) for r in panel.rows), default=0
-    )
+    size = theme.sizes.small_text_mm
+    widest = max((widths["highlight" if r.highlight else "row"].width(r.name, size) for r in panel.rows), default=0)
     tab = min(max(widest + NAME_GAP_MM, BAR_NAME_TAB_MM), BAR_NAME_TAB_MAX_MM)
-    room = BAR_PANEL_WIDTH_MM - BAR_TRACK_MIN_MM - BAR_SIG_COLUMN_MM - 3.5 - after  # the gaps of _bar_marks
+    room = theme.sizes.col_left - BAR_TRACK_MIN_MM - BAR_SIG_COLUMN_MM - 3.5 - after  # the gaps of _bar_marks
     return math.floor(10 * max(min(tab, room), BAR_NAME_TAB_MIN_MM)) / 10
 
 
@@ -415,17 +502,19 @@ def _interval(text: str) -> tuple[str, str]:
     return (lower, upper) if sep else (text, "")
 
 
-def _bar_head(widths, value_width: float, headings: tuple[str, ...]) -> BarLine:
+def _bar_head(widths: FontWidths, value_width: float, headings: tuple[str, ...], size: float) -> BarLine:
     """Column titles: the value's title right-aligned over the values, then the interval's title."""
     authority, title, interval = headings[:3]
-    fill = spaces((value_width - widths.width(title, BAR_TEXT_MM)) / BAR_TEXT_MM, widths)
+    fill = spaces((value_width - widths.width(title, size)) / size, widths)
     return BarLine(authority, f"{fill}{title}  {interval}", "head")
 
 
-def _bar_marks(panel: BarPanel, theme: Theme, spans: list[tuple[int, int]], n_lines: int, text_end: float):
+def _bar_marks(
+    panel: BarPanel, theme: Theme, spans: list[tuple[int, int]], n_lines: int, text_end: float
+) -> tuple[str, float]:
     """The SVG of a compare-areas chart's marks, in millimetres, on the text's line grid."""
-    palette, line = theme.palette, BAR_LINE_MM
-    width, height = BAR_PANEL_WIDTH_MM, round(n_lines * line, 2)
+    palette, neutrals, line = theme.palette, theme.neutrals, BAR_LINE_MM
+    width, height = theme.sizes.col_left, round(n_lines * line, 2)
     sig_x = text_end + BAR_SIG_COLUMN_MM / 2
     left, right = text_end + BAR_SIG_COLUMN_MM + 1.0, width - 1.0
 
@@ -433,7 +522,7 @@ def _bar_marks(panel: BarPanel, theme: Theme, spans: list[tuple[int, int]], n_li
         return left + (right - left) * percent / 100
 
     shapes, dots = _PathGroups(), _PathGroups()
-    rules, whiskers = [f"M0 {line:.2f}H{width:g}"], []
+    rules, whiskers = [f"M0 {line:.2f}H{width:g}"], list[str]()
     band = ""
     for row, (first, count) in zip(panel.rows, spans, strict=True):
         top, cy = first * line, first * line + line / 2
@@ -450,20 +539,20 @@ def _bar_marks(panel: BarPanel, theme: Theme, spans: list[tuple[int, int]], n_li
         if row.x is None:
             continue
         if panel.dots:
-            dots.add(("dot", marker.colour, INK), f"M{x(row.x):.2f} {cy:.2f}h0")
+            dots.add(("dot", marker.colour, neutrals.ink), f"M{x(row.x):.2f} {cy:.2f}h0")
         else:
             start, end = x(row.start), x(row.x)
             shapes.add(("bar", marker.colour), f"M{start:.2f} {cy - 0.95:.2f}H{end:.2f}V{cy + 0.95:.2f}H{start:.2f}Z")
         if row.lower is not None and row.upper is not None:
             a, b = x(row.lower), x(row.upper)
             whiskers.append(_whisker(a, b, cy, 0.45))
-    parts = [band, _stroke("".join(rules[1:]), ROW_RULE, 0.09), _stroke(rules[0], INK, 0.21)]
+    parts = [band, _stroke("".join(rules[1:]), neutrals.chart_rule, 0.09), _stroke(rules[0], neutrals.ink, 0.21)]
     if panel.england is not None:
         ex = x(panel.england)
         parts.append(_stroke(f"M{ex:.2f} {line:.2f}V{height:.2f}", palette.england, 0.32))
-    parts += shapes.svg() + _round_dots(dots)
+    parts += shapes.svg(neutrals) + _round_dots(dots)
     if whiskers:
-        parts.append(_stroke("".join(whiskers), INK, 0.18))
+        parts.append(_stroke("".join(whiskers), neutrals.ink, 0.18))
     parts += _bar_labels(theme, sig_x, left, right, panel)
     svg = (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:g}mm" height="{height:g}mm" '
@@ -474,13 +563,13 @@ def _bar_marks(panel: BarPanel, theme: Theme, spans: list[tuple[int, int]], n_li
 
 def _bar_labels(theme: Theme, sig_x: float, left: float, right: float, panel: BarPanel) -> list[str]:
     """The title over the significance column and the ends of the axis, on the first line."""
-    base = BAR_LINE_MM * 0.78
-    font = f'font-family="{escape(theme.font_family)}" font-size="{BAR_TEXT_MM + 0.005:.3f}" y="{base:.2f}"'
+    base, size, ink, muted = BAR_LINE_MM * 0.78, theme.sizes.small_text_mm, theme.neutrals.ink, theme.neutrals.muted
+    font = f'font-family="{escape(theme.font_family)}" font-size="{size + 0.005:.3f}" y="{base:.2f}"'
     versus = escape(panel.headings[3])
     return [
-        f'<text x="{sig_x:.2f}" text-anchor="middle" font-weight="600" fill="{INK}" {font}>{versus}</text>',
-        f'<text x="{left:.2f}" fill="{MUTED}" {font}>{escape(panel.axis_low)}</text>',
-        f'<text x="{right:.2f}" text-anchor="end" fill="{MUTED}" {font}>{escape(panel.axis_high)}</text>',
+        f'<text x="{sig_x:.2f}" text-anchor="middle" font-weight="600" fill="{ink}" {font}>{versus}</text>',
+        f'<text x="{left:.2f}" fill="{muted}" {font}>{escape(panel.axis_low)}</text>',
+        f'<text x="{right:.2f}" text-anchor="end" fill="{muted}" {font}>{escape(panel.axis_high)}</text>',
     ]
 
 
@@ -501,24 +590,24 @@ class _PathGroups:
     """Shapes of one style joined into one SVG path each, so a chart of 30 authorities stays a few elements."""
 
     def __init__(self) -> None:
-        self.paths: dict[tuple, list[str]] = {}
+        self.paths: dict[tuple[str, ...], list[str]] = {}
 
-    def add(self, style: tuple, d: str) -> None:
+    def add(self, style: tuple[str, ...], d: str) -> None:
         self.paths.setdefault(style, []).append(d)
 
-    def svg(self) -> list[str]:
+    def svg(self, neutrals: Neutrals) -> list[str]:
         out = []
         for style, ds in self.paths.items():
             kind, colour = style[0], style[1]
             d = "".join(ds)
             if kind == "badge":
-                out.append(f'<path d="{d}" fill="{colour}" stroke="#555555" stroke-width="0.1"/>')
+                out.append(f'<path d="{d}" fill="{colour}" stroke="{neutrals.badge_border}" stroke-width="0.1"/>')
             elif kind == "glyph" and not style[2]:
                 out.append(f'<path d="{d}" fill="none" stroke="{colour}" stroke-width="0.15"/>')
             elif kind == "glyph":
                 out.append(f'<path d="{d}" fill="{colour}"/>')
             else:
-                out.append(f'<path d="{d}" fill="{colour}" stroke="{INK}" stroke-width="0.12"/>')
+                out.append(f'<path d="{d}" fill="{colour}" stroke="{neutrals.ink}" stroke-width="0.12"/>')
         return out
 
 

@@ -7,8 +7,10 @@ way: :func:`plan_profile` decides what to draw, the charts stage draws it, and
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import date
+from typing import SupportsFloat
 
 import pandas as pd
 
@@ -21,6 +23,7 @@ from reportgen.document.models import Marker, SpineChart, Theme, TrendChart, Tre
 from reportgen.document.view import Comparison, Wording, comparison
 from reportgen.stats.compare import NOT_COMPARED
 from reportgen.stats.distribution import spine_positions
+from reportgen.stats.trend import CANNOT
 
 SYNTHETIC_PREFIX = "Synthetic demonstration data"
 
@@ -39,10 +42,9 @@ class ProfileInputs:
     synthetic: bool
     version: str
     data_label: str
+    wording: Wording
     provenance: dict[str, str] = field(default_factory=dict)
-    wording: Wording | None = None
     changes: dict | None = None
-    title: str = "Health assets profile"
 
 
 @dataclass(frozen=True)
@@ -153,27 +155,41 @@ def _spine_chart(f: IndicatorFacts, inputs: ProfileInputs) -> SpineChart | None:
         low_is_good,
     )
     result = result_of(row, spec)
+    wording = inputs.wording
     worst, best = (row["spine_max"], row["spine_min"]) if low_is_good else (row["spine_min"], row["spine_max"])
     alt = narrative.spine_alt(
+        wording,
         spec.short_name,
         inputs.area.display_name,
         value_text(row, "value", spec),
-        inputs.wording.phrase(result, "England", value_text(row, "england_value", spec)),
-        fmt.with_unit(worst, spec.decimals, spec.unit),
-        fmt.with_unit(best, spec.decimals, spec.unit),
+        wording.phrase(result, wording.england, value_text(row, "england_value", spec)),
+        (fmt.with_unit(worst, spec.decimals, spec.unit), fmt.with_unit(best, spec.decimals, spec.unit)),
         spec.polarity in ("high_is_good", "low_is_good"),
-        row["region_name"] or "Region",
-        value_text(row, "region_value", spec),
+        (str(row["region_name"] or ""), value_text(row, "region_value", spec)),
     )
     return SpineChart(
         f"spine-{spec.id}",
-        geometry["outer"],
-        geometry["inner"],
-        geometry["area"],
-        geometry["region"],
+        _span(geometry["outer"]),
+        _span(geometry["inner"]),
+        _position(geometry["area"]),
+        _position(geometry["region"]),
         result.marker(inputs.theme),
         alt,
     )
+
+
+def _span(value: object) -> tuple[float, float]:
+    """A (start, end) pair of spine positions."""
+    if not isinstance(value, tuple) or len(value) != 2:
+        raise TypeError(f"a spine span is a pair of positions, not {value!r}")
+    return float(value[0]), float(value[1])
+
+
+def _position(value: object) -> float | None:
+    """A spine position (0 to 1), or None for a missing value."""
+    if value is not None and not isinstance(value, int | float):
+        raise TypeError(f"a spine position is a number, not {value!r}")
+    return None if value is None else float(value)
 
 
 @dataclass(frozen=True)
@@ -202,7 +218,7 @@ class BarPanel:
     axis_low: str
     axis_high: str
     alt: str
-    headings: tuple[str, str, str, str] = ("Authority", "Value", "95% CI", "vs Eng.")  # from wording.yaml
+    headings: tuple[str, str, str, str]  # authority, value, interval, comparison (wording.yaml ``charts``)
 
 
 def _bar_chart(f: IndicatorFacts, inputs: ProfileInputs) -> BarPanel | None:
@@ -216,8 +232,8 @@ def _bar_chart(f: IndicatorFacts, inputs: ProfileInputs) -> BarPanel | None:
     england = optional(f.row["england_value"])
     low, high, dots = bar_scale(known, england)
 
-    def pos(value) -> float | None:
-        return None if fmt.is_missing(value) else round(100 * (float(value) - low) / (high - low), 2)
+    def pos(value: SupportsFloat | None) -> float | None:
+        return None if value is None or fmt.is_missing(value) else round(100 * (float(value) - low) / (high - low), 2)
 
     bars = tuple(
         BarRow(
@@ -235,14 +251,18 @@ def _bar_chart(f: IndicatorFacts, inputs: ProfileInputs) -> BarPanel | None:
     )
     top, bottom = known.iloc[0], known.iloc[-1]
     high_row, low_row = (bottom, top) if spec.polarity == "low_is_good" else (top, bottom)
+    wording = inputs.wording
     alt = narrative.bar_alt(
+        wording,
         spec.short_name,
         f.latest,
         len(known),
-        fmt.place(f.row["region_name"]) if f.row["region_name"] else "the region",
-        inputs.area.display_name,
-        value_text(f.row, "value", spec),
-        fmt.interval(f.row["lower_ci_95"], f.row["upper_ci_95"], spec.decimals),
+        fmt.place(f.row["region_name"]) if f.row["region_name"] else wording.text("names", "region"),
+        (
+            inputs.area.display_name,
+            value_text(f.row, "value", spec),
+            fmt.interval(f.row["lower_ci_95"], f.row["upper_ci_95"], spec.decimals),
+        ),
         value_text(f.row, "england_value", spec),
         (high_row.area_name, value_text(high_row, "value", spec)),
         (low_row.area_name, value_text(low_row, "value", spec)),
@@ -255,11 +275,14 @@ def _bar_chart(f: IndicatorFacts, inputs: ProfileInputs) -> BarPanel | None:
         fmt.number(low, spec.decimals),
         fmt.number(high, spec.decimals),
         alt,
-        tuple(inputs.wording.text("charts", k) for k in COMPARE_HEADINGS),
+        compare_headings(wording),
     )
 
 
-COMPARE_HEADINGS = ("compare_authority", "compare_value", "compare_interval", "compare_versus")
+def compare_headings(wording: Wording) -> tuple[str, str, str, str]:
+    """Column titles of a compare-areas chart: authority, value, interval and the comparison with England."""
+    text = functools.partial(wording.text, "charts")
+    return text("compare_authority"), text("compare_value"), text("compare_interval"), text("compare_versus")
 
 
 def bar_scale(rows: pd.DataFrame, england: float | None) -> tuple[float, float, bool]:
@@ -274,12 +297,17 @@ def bar_scale(rows: pd.DataFrame, england: float | None) -> tuple[float, float, 
     return min(0.0, bottom), (top * 1.05 if top > 0 else 1.0), False
 
 
-def optional(value) -> float | None:
-    return None if fmt.is_missing(value) else float(value)
+def optional(value: SupportsFloat | None) -> float | None:
+    return None if value is None or fmt.is_missing(value) else float(value)
 
 
-def _axis_label(spec: IndicatorSpec) -> str:
-    return {"%": "Percentage", "£": "Pounds (£)", "score": "Score", "": "Value"}.get(spec.unit, spec.unit.capitalize())
+AXIS_KEYS = {"%": "axis_percent", "£": "axis_pounds", "score": "axis_score", "": "axis_value"}
+
+
+def _axis_label(spec: IndicatorSpec, wording: Wording) -> str:
+    """The value axis of a trend chart: worded by unit, or the spec's unit as written."""
+    key = AXIS_KEYS.get(spec.unit)
+    return wording.text("charts", key) if key else spec.unit.capitalize()
 
 
 def _trend_chart(f: IndicatorFacts, inputs: ProfileInputs) -> TrendChart | None:
@@ -301,14 +329,22 @@ def _trend_chart(f: IndicatorFacts, inputs: ProfileInputs) -> TrendChart | None:
     )
     known = [p for p in points if p.value is not None]
     first, last = known[0], known[-1]
-    eng = [p for p in points if p.england is not None]
+    eng: list[float | None] = [p.england for p in points if p.england is not None] or [None]
+    wording = inputs.wording
     alt = narrative.trend_alt(
+        wording,
         spec.short_name,
         inputs.area.display_name,
         (fmt.with_unit(first.value, spec.decimals, spec.unit), first.period),
         (fmt.with_unit(last.value, spec.decimals, spec.unit), last.period),
-        fmt.with_unit(eng[0].england if eng else None, spec.decimals, spec.unit),
-        fmt.with_unit(eng[-1].england if eng else None, spec.decimals, spec.unit),
-        str(f.row["recent_trend"]) if f.row is not None else "Cannot be calculated",
+        (fmt.with_unit(eng[0], spec.decimals, spec.unit), fmt.with_unit(eng[-1], spec.decimals, spec.unit)),
+        str(f.row["recent_trend"]) if f.row is not None else CANNOT,
     )
-    return TrendChart(f"trend-{spec.id}", inputs.area.display_name, points, _axis_label(spec), alt)
+    return TrendChart(
+        f"trend-{spec.id}",
+        inputs.area.display_name,
+        points,
+        _axis_label(spec, wording),
+        alt,
+        wording.text("charts", "trend_england"),
+    )

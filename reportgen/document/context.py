@@ -1,13 +1,19 @@
-"""The template context of a profile: every number formatted, every sentence worded from the table."""
+"""The template context of a profile: every number formatted, every sentence worded from the table.
+
+The words come from the layouts' ``wording.yaml``, the sizes and colours from ``theme.yaml``; this
+module chooses which text applies and fills its slots.
+"""
 
 from __future__ import annotations
 
 import base64
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import pandas as pd
 
 from reportgen.core import formatting as fmt
+from reportgen.core.geography import Area
 from reportgen.core.specs import DOMAINS, IndicatorSpec
 from reportgen.document import narrative
 from reportgen.document.compose import (
@@ -26,62 +32,46 @@ from reportgen.document.view import (
     BUCKETS,
     NOT_COMPARED_RESULT,
     RESULTS_BY_KEY,
+    SIGNIFICANT_TRENDS,
+    BarPanelView,
+    BarRowView,
     Comparison,
+    ImageView,
     IndicatorView,
+    LegendGroup,
+    TrendArrow,
+    TrendRow,
+    TrendText,
     Wording,
     badge,
     comparison,
     css_variables,
+    packaged_wording,
 )
 from reportgen.sources.data import note_text
+from reportgen.stats.coverage import RANK_IN_FILE
+from reportgen.stats.trend import CANNOT
 
 ENGLAND_AUTHORITIES = 153
+JUDGED = ("high_is_good", "low_is_good")
 
 TREND_ARROWS = {"Increasing": "↑", "Decreasing": "↓", "No significant change": "→"}
-VALUE_TYPE_NAMES = {
-    "proportion": "Proportion",
-    "crude_rate": "Crude rate",
-    "dsr": "Directly standardised rate",
-    "isr": "Indirectly standardised ratio",
-    "mean": "Mean",
-    "score": "Score",
-    "count": "Count",
-    "ratio": "Ratio",
-    "life_expectancy": "Life expectancy",
-}
-COMPARISON_NAMES = {
-    "ci95": "the area's 95% confidence interval against the benchmark's value",
-    "ci998": "the area's 99.8% confidence interval against the benchmark's value",
-    "ci95_998": "the area's 95% and 99.8% confidence intervals against the benchmark's value (two levels)",
-    "quintiles": "quintiles of all authorities",
-    "none": "not compared",
-}
-POLARITY_NAMES = {
-    "high_is_good": "a higher value is better",
-    "low_is_good": "a lower value is better",
-    "no_judgement": "no judgement (compared as higher or lower)",
-    "not_applicable": "not compared",
-}
+Images = Mapping[str, ChartImage | BarPanelImage]
 
 
 def svg_data_uri(svg: str) -> str:
     return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
 
 
-def image(images: dict[str, ChartImage], key: str) -> dict[str, Any] | None:
-    """Template data of one drawn chart: a data: URI, its alternative text and size."""
+def image(images: Images, key: str) -> ImageView | None:
+    """Template data of one drawn chart (a spine or a trend chart): a data: URI, its alternative text and size."""
     chart = images.get(key)
-    if chart is None:
+    if not isinstance(chart, ChartImage):
         return None
-    return {
-        "src": svg_data_uri(chart.svg),
-        "alt": chart.alt,
-        "width_mm": round(chart.width_mm, 2),
-        "height_mm": round(chart.height_mm, 2),
-    }
+    return ImageView(svg_data_uri(chart.svg), chart.alt, round(chart.width_mm, 2), round(chart.height_mm, 2))
 
 
-def profile_context(plan: ProfilePlan, images: dict[str, ChartImage]) -> dict[str, Any]:
+def profile_context(plan: ProfilePlan, images: Images) -> dict[str, Any]:
     """Everything the templates need, already formatted as text: the document model."""
     inputs = plan.inputs
     wording = inputs.wording
@@ -94,14 +84,12 @@ def profile_context(plan: ProfilePlan, images: dict[str, ChartImage]) -> dict[st
     ]
     domains = [d for d in domains if d["indicators"]]
     area = inputs.area
+    title = wording.text("document", "title")
     return {
-        "title": f"{inputs.title}: {area.name}",
-        "document_title": inputs.title,
-        "subject": (
-            f"{inputs.title} {inputs.edition} for {area.name}: "
-            "asset indicators benchmarked against England and the region"
-        ),
-        "keywords": f"health assets, asset-based, public health, JSNA, {area.name}, {area.code}",
+        "title": wording.text("document", "full_title", title=title, area=area.name),
+        "document_title": title,
+        "subject": wording.text("document", "subject", title=title, edition=inputs.edition, area=area.name),
+        "keywords": wording.text("document", "keywords", area=area.name, code=area.code),
         "language": "en-GB",
         "area": area,
         "place": area.display_name,
@@ -121,8 +109,8 @@ def profile_context(plan: ProfilePlan, images: dict[str, ChartImage]) -> dict[st
         "domains": domains,
         "indicators": indicators,
         "legend": _legend(inputs.theme, wording, indicators),
-        "worst_header": _extreme_header(inputs.specs, "worst"),
-        "best_header": _extreme_header(inputs.specs, "best"),
+        "worst_header": _extreme_header(inputs.specs, "worst", wording),
+        "best_header": _extreme_header(inputs.specs, "best", wording),
         "data_label": inputs.data_label,
         "provenance": inputs.provenance,
         "palette_note": wording.text("palette", "note", palette=inputs.theme.palette.title),
@@ -158,102 +146,146 @@ def _first_region(plan: ProfilePlan) -> str:
 def _population(plan: ProfilePlan) -> str:
     for f in plan.facts:
         if f.spec.provides_population and f.row is not None and not fmt.is_missing(f.row["denominator"]):
-            return f"{fmt.count(f.row['denominator'])} ({f.latest})"
+            return plan.inputs.wording.text(
+                "document", "population", count=fmt.count(f.row["denominator"]), period=f.latest
+            )
     return ""
 
 
-def _extreme_header(specs, which: str) -> str:
-    judged = [s.polarity in ("high_is_good", "low_is_good") for s in specs]
-    word = {"worst": ("Worst", "Lowest"), "best": ("Best", "Highest")}[which]
-    if all(judged):
-        return word[0]
-    return word[1] if not any(judged) else f"{word[0]}/ {word[1]}"
+def _extreme_header(specs: Iterable[IndicatorSpec], which: str, wording: Wording) -> str:
+    """Heading of the summary's worst (or lowest) and best (or highest) column, by the indicators' polarity."""
+    judged = [s.polarity in JUDGED for s in specs]
+    keys = {"worst": ("worst", "lowest", "worst_or_lowest"), "best": ("best", "highest", "best_or_highest")}[which]
+    key = keys[0] if all(judged) else keys[2] if any(judged) else keys[1]
+    return wording.text("summary", key)
+
+
+# --------------------------------------------------------------------------- one indicator
 
 
 def _indicator_view(
     f: IndicatorFacts,
     inputs: ProfileInputs,
-    images: dict[str, ChartImage],
-    bars: dict[str, BarPanel],
+    images: Images,
+    bars: Mapping[str, BarPanel],
     partial: bool = False,
 ) -> IndicatorView:
     spec, row, theme, wording = f.spec, f.row, inputs.theme, inputs.wording
-    has_value = row is not None and not fmt.is_missing(row["value"])
-    result = result_of(row, spec) if has_value else NOT_COMPARED_RESULT
-    region_result = result_of(row, spec, "compared_to_region") if has_value else NOT_COMPARED_RESULT
-    low_is_good = spec.polarity == "low_is_good"
-    worst, best = ("spine_max", "spine_min") if low_is_good else ("spine_min", "spine_max")
-    spine_shown = row is not None and bool(row["spine_shown"])
-    trend = str(row["recent_trend"]) if row is not None else "Cannot be calculated"
-    text = {
-        "id": spec.id,
-        "domain": spec.domain,
-        "name": spec.short_name,
-        "full_name": spec.name,
-        "definition": spec.definition,
-        "rationale": spec.rationale,
-        "source": spec.source,
-        "derivation_note": spec.derivation_note,
-        "unit": spec.unit or "none",
-        "caveats": spec.caveats,
-        "licence": spec.licence,
-        "period": f.latest or fmt.DASH,
-        "periods": f"{f.periods[0]} to {f.periods[-1]}" if len(f.periods) > 1 else (f.latest or fmt.DASH),
-        "has_value": has_value,
-        "has_data": bool(len(f.series)),
-        "value": value_text(row, "value", spec),
-        "value_plain": fmt.number(value_of(row, "value"), spec.decimals),
-        "count": fmt.count(value_of(row, "count")),
-        "ci": fmt.interval(*(value_of(row, c) for c in ("lower_ci_95", "upper_ci_95")), spec.decimals),
-        "region": fmt.number(value_of(row, "region_value"), spec.decimals),
-        "region_text": value_text(row, "region_value", spec),
-        "region_name": (row["region_name"] if row is not None else "") or inputs.area.region_name,
-        "region_place": fmt.place((row["region_name"] if row is not None else "") or inputs.area.region_name),
-        "england": fmt.number(value_of(row, "england_value"), spec.decimals),
-        "england_text": value_text(row, "england_value", spec),
-        "worst": fmt.number(value_of(row, worst) if spine_shown else None, spec.decimals),
-        "best": fmt.number(value_of(row, best) if spine_shown else None, spec.decimals),
-        "spine_note": "" if row is None else str(row["spine_note"]),
-        "badge": badge(result, theme, wording),
-        "badge_region": badge(region_result, theme, wording),
-        "comparison_sentence": wording.phrase(result, "England", value_text(row, "england_value", spec))
-        if has_value
-        else "",
-        "trend": trend,
-        "trend_arrow": _trend_arrow(trend, theme),
-        "rank": _rank(row, partial),
-        "notes": _notes(f, inputs, has_value),
-        "subline": _subline(row, spec, inputs, trend, region_result, partial),
-        "spine": image(images, f"spine-{spec.id}"),
-        "trend_chart": image(images, f"trend-{spec.id}"),
-        "bar_panel": _bar_panel(bars.get(f"bars-{spec.id}"), images.get(f"bars-{spec.id}"), theme, wording),
-        "trend_rows": (trend_rows := _trend_rows(f, theme, wording)),
-        "trend_text": _trend_table(trend_rows, theme),
-        "value_type": VALUE_TYPE_NAMES[spec.value_type],
-        "ci_text": _ci_text(row),
-        "comparison_method": COMPARISON_NAMES[spec.comparison],
-        "polarity": POLARITY_NAMES[spec.polarity],
-        "value_note": _clean_note(row["value_note"]) if row is not None else "",
-    }
-    return IndicatorView(spec.id, spec.domain, result, region_result, has_value, text)
+    has_value = _has_value(row)
+    result, region_result = _results(row, spec, has_value)
+    trend = str(row["recent_trend"]) if row is not None else CANNOT
+    region_name = _region_name(row, inputs.area)
+    worst, best = _extremes(row, spec)
+    trend_rows = _trend_rows(f, theme, wording)
+    return IndicatorView(
+        id=spec.id,
+        domain=spec.domain,
+        result=result,
+        region_result=region_result,
+        has_value=has_value,
+        has_data=bool(len(f.series)),
+        name=spec.short_name,
+        full_name=spec.name,
+        definition=spec.definition,
+        rationale=spec.rationale,
+        source=spec.source,
+        derivation_note=spec.derivation_note,
+        unit=spec.unit or "none",
+        caveats=spec.caveats,
+        licence=spec.licence,
+        value_type=wording.text("value_types", spec.value_type),
+        comparison_method=wording.text("comparison_methods", spec.comparison),
+        polarity=wording.text("polarities", spec.polarity),
+        ci_text=_ci_text(row, wording),
+        value_note=_row_note(row),
+        period=f.latest or fmt.DASH,
+        periods=_periods(f, wording),
+        value=value_text(row, "value", spec),
+        value_plain=fmt.number(value_of(row, "value"), spec.decimals),
+        count=fmt.count(value_of(row, "count")),
+        ci=fmt.interval(value_of(row, "lower_ci_95"), value_of(row, "upper_ci_95"), spec.decimals),
+        region=fmt.number(value_of(row, "region_value"), spec.decimals),
+        region_text=value_text(row, "region_value", spec),
+        region_name=region_name,
+        region_place=fmt.place(region_name),
+        england=fmt.number(value_of(row, "england_value"), spec.decimals),
+        england_text=value_text(row, "england_value", spec),
+        worst=worst,
+        best=best,
+        spine_note=_text_of(row, "spine_note"),
+        badge=badge(result, theme, wording),
+        badge_region=badge(region_result, theme, wording),
+        comparison_sentence=_comparison_sentence(row, spec, result, wording) if has_value else "",
+        trend=trend,
+        trend_arrow=_trend_arrow(trend, theme),
+        rank=_rank(row, partial, wording),
+        notes=tuple(_notes(f, inputs, has_value)),
+        subline=_subline(row, spec, inputs, trend, region_result, partial),
+        spine=image(images, f"spine-{spec.id}"),
+        trend_chart=image(images, f"trend-{spec.id}"),
+        bar_panel=_bar_panel(bars.get(f"bars-{spec.id}"), images.get(f"bars-{spec.id}"), theme, wording),
+        trend_rows=trend_rows,
+        trend_text=_trend_table(trend_rows, theme, wording),
+    )
+
+
+def _has_value(row: pd.Series | None) -> bool:
+    return row is not None and not fmt.is_missing(row["value"])
+
+
+def _results(row: pd.Series | None, spec: IndicatorSpec, has_value: bool) -> tuple[Comparison, Comparison]:
+    """The comparisons with England and with the region (Not compared without a value)."""
+    if not has_value:
+        return NOT_COMPARED_RESULT, NOT_COMPARED_RESULT
+    return result_of(row, spec), result_of(row, spec, "compared_to_region")
+
+
+def _text_of(row: pd.Series | None, column: str) -> str:
+    return "" if row is None else str(row[column])
+
+
+def _row_note(row: pd.Series | None) -> str:
+    return _clean_note(row["value_note"]) if row is not None else ""
+
+
+def _region_name(row: pd.Series | None, area: Area) -> str:
+    return str((row["region_name"] if row is not None else "") or area.region_name)
+
+
+def _periods(f: IndicatorFacts, wording: Wording) -> str:
+    if len(f.periods) > 1:
+        return wording.text("indicator", "periods", first=f.periods[0], last=f.periods[-1])
+    return f.latest or fmt.DASH
+
+
+def _extremes(row: pd.Series | None, spec: IndicatorSpec) -> tuple[str, str]:
+    """The worst (or lowest) and best (or highest) value among authorities, when the spine is shown."""
+    if row is None or not bool(row["spine_shown"]):
+        return fmt.DASH, fmt.DASH
+    worst, best = ("spine_max", "spine_min") if spec.polarity == "low_is_good" else ("spine_min", "spine_max")
+    return fmt.number(value_of(row, worst), spec.decimals), fmt.number(value_of(row, best), spec.decimals)
+
+
+def _comparison_sentence(row: pd.Series | None, spec: IndicatorSpec, result: Comparison, wording: Wording) -> str:
+    return wording.phrase(result, wording.england, value_text(row, "england_value", spec))
 
 
 def _bar_panel(
-    panel: BarPanel | None, drawn: BarPanelImage | None, theme: Theme, wording: Wording
-) -> dict[str, Any] | None:
+    panel: BarPanel | None, drawn: ChartImage | BarPanelImage | None, theme: Theme, wording: Wording
+) -> BarPanelView | None:
     """A compare-areas chart: its lines of text, the SVG of its marks, and each row's badge (for the legend)."""
-    if panel is None or drawn is None:
+    if panel is None or not isinstance(drawn, BarPanelImage):
         return None
-    return {
-        "rows": [{"badge": badge(r.result, theme, wording), "highlight": r.highlight} for r in panel.rows],
-        "lines": [{"name": line.name, "numbers": line.numbers, "kind": line.kind} for line in drawn.lines],
-        "src": svg_data_uri(drawn.svg),
-        "alt": drawn.alt,
-        "width_mm": round(drawn.width_mm, 2),
-        "height_mm": round(drawn.height_mm, 2),
-        "tab_mm": drawn.tab_mm,
-        "line_mm": drawn.line_mm,
-    }
+    return BarPanelView(
+        rows=tuple(BarRowView(badge(r.result, theme, wording), r.highlight) for r in panel.rows),
+        lines=drawn.lines,
+        src=svg_data_uri(drawn.svg),
+        alt=drawn.alt,
+        width_mm=round(drawn.width_mm, 2),
+        height_mm=round(drawn.height_mm, 2),
+        tab_mm=drawn.tab_mm,
+        line_mm=drawn.line_mm,
+    )
 
 
 def _subline(
@@ -267,51 +299,67 @@ def _subline(
     if not fmt.is_missing(row["region_value"]):
         label = wording.label(result).lower()
         verdict = wording.text("phrases", "region_quintile", quintile=label) if result.kind == "quintile" else label
+        region = fmt.place(row["region_name"]) if row["region_name"] else wording.text("names", "region")
         parts.append(
-            f"Compared with {fmt.place(row['region_name']) if row['region_name'] else 'the region'} "
-            f"({value_text(row, 'region_value', spec)}): {verdict}."
+            wording.text(
+                "indicator", "region", region=region, value=value_text(row, "region_value", spec), result=verdict
+            )
         )
-    if rank := _rank(row, partial):
-        best = "highest" if spec.polarity in ("no_judgement", "not_applicable") else "best"
-        parts.append(f"Ranked {rank} (1st is {best}).")
-    parts.append(f"Recent trend: {trend.lower()}.")
+    if rank := _rank(row, partial, wording):
+        first = wording.text("indicator", "rank_first_judged" if spec.polarity in JUDGED else "rank_first_unjudged")
+        parts.append(wording.text("indicator", "rank", rank=rank, first=first))
+    parts.append(wording.text("indicator", "trend", trend=wording.trend(trend)))
     return " ".join(parts)
 
 
-def _ci_text(row: pd.Series | None) -> str:
+def _ci_text(row: pd.Series | None, wording: Wording) -> str:
     """How the confidence intervals of the latest value were obtained."""
     source = "none" if row is None else str(row["ci_source"])
-    if source == "data":
-        return str(row["ci_method"])
-    if source == "computed":
-        return f"{row['ci_method']}, computed by reportgen"
-    return "not available"
+    if row is not None and source in ("data", "computed"):
+        return wording.text("intervals", source, method=str(row["ci_method"]))
+    return wording.text("intervals", "none")
 
 
-def _trend_arrow(trend: str, theme: Theme) -> dict[str, str]:
+def _trend_arrow(trend: str, theme: Theme) -> TrendArrow:
+    """The summary's trend arrow, coloured when the trend is getting better or worse."""
     direction = next((word for word in TREND_ARROWS if trend.startswith(word)), "")
     if not direction:
-        return {"glyph": "", "colour": "#000000", "label": trend}
+        return TrendArrow("", theme.neutrals.ink, trend)
     palette = theme.palette.comparison
     colour = (
-        palette["Better"] if trend.endswith("better") else palette["Worse"] if trend.endswith("worse") else "#3A3A3A"
+        palette["Better"]
+        if trend.endswith("better")
+        else palette["Worse"]
+        if trend.endswith("worse")
+        else theme.neutrals.unjudged_arrow
     )
-    return {"glyph": TREND_ARROWS[direction], "colour": colour, "label": trend}
+    return TrendArrow(TREND_ARROWS[direction], colour, trend)
 
 
-def _rank(row: pd.Series | None, partial: bool = False) -> str:
+def _rank(row: pd.Series | None, partial: bool = False, wording: Wording | None = None) -> str:
+    """``3rd of 153 authorities in England and 1st of 12 in the North East`` (empty without a rank).
+
+    ``wording`` defaults to the packaged wording.
+    """
     if row is None or fmt.is_missing(row["rank_in_england"]):
         return ""
-    n = int(row["n_in_england"])
-    where = "in this file" if partial else (row.get("rank_scope") or "in England")
-    text = f"{fmt.ordinal(int(row['rank_in_england']))} of {n} authorities {where}"
-    if not fmt.is_missing(row["rank_in_region"]):
-        region_rank = fmt.ordinal(int(row["rank_in_region"]))
-        text += f" and {region_rank} of {int(row['n_in_region'])} in {fmt.place(row['region_name'])}"
-    return text
+    words = wording or packaged_wording()
+    scope = "in_file" if partial or row.get("rank_scope") == RANK_IN_FILE else "in_england"
+    rank = fmt.ordinal(int(row["rank_in_england"]))
+    text = words.text("ranks", scope, rank=rank, n=int(row["n_in_england"]))
+    if fmt.is_missing(row["rank_in_region"]):
+        return text
+    return words.text(
+        "ranks",
+        "with_region",
+        england=text,
+        rank=fmt.ordinal(int(row["rank_in_region"])),
+        n=int(row["n_in_region"]),
+        region=fmt.place(row["region_name"]),
+    )
 
 
-def _clean_note(note) -> str:
+def _clean_note(note: object) -> str:
     text = note_text(note)  # HTML in downloaded notes shown as text
     if text.startswith(SYNTHETIC_PREFIX):
         text = text[len(SYNTHETIC_PREFIX) :].lstrip("; ")
@@ -319,27 +367,33 @@ def _clean_note(note) -> str:
 
 
 def _notes(f: IndicatorFacts, inputs: ProfileInputs, has_value: bool) -> list[str]:
-    notes = []
-    name = inputs.area.display_name
-    if not len(f.series) and not f.periods:
-        notes.append(f"No data for this indicator in the data file ({inputs.data_label}).")
-    elif not len(f.series):
-        notes.append(f"No data for {name} in the data file.")
-    elif not has_value:
-        notes.append(
-            f"No value for {name} in {f.latest}."
-            + (f" {n}." if (n := _clean_note(f.row["value_note"] if f.row is not None else "")) else "")
-        )
+    """Notes on missing or incomplete data, each worded from the layouts' ``notes``."""
+    wording, row = inputs.wording, f.row
+    notes = [_missing_note(f, inputs, has_value)]
     if len(f.periods) == 1 and has_value:
-        notes.append("Only one period is available, so there is no trend yet.")
-    if f.row is not None and fmt.is_missing(f.row["england_value"]):
-        notes.append("No England value is available, so the area is not compared with England.")
-    if has_value and fmt.is_missing(f.row["region_value"]) and f.row["area_type"] == "UTLA":
-        notes.append("No region value is available.")
-    return notes
+        notes.append(wording.text("notes", "one_period"))
+    if row is not None and fmt.is_missing(row["england_value"]):
+        notes.append(wording.text("notes", "no_england"))
+    if row is not None and has_value and fmt.is_missing(row["region_value"]) and row["area_type"] == "UTLA":
+        notes.append(wording.text("notes", "no_region"))
+    return [n for n in notes if n]
 
 
-def _trend_rows(f: IndicatorFacts, theme: Theme, wording: Wording) -> list[dict[str, Any]]:
+def _missing_note(f: IndicatorFacts, inputs: ProfileInputs, has_value: bool) -> str:
+    """Why there is no value: no data for the indicator, none for the area, or none in the latest period."""
+    wording, area = inputs.wording, inputs.area.display_name
+    if not len(f.series) and not f.periods:
+        return wording.text("notes", "no_indicator_data", file=inputs.data_label)
+    if not len(f.series):
+        return wording.text("notes", "no_area_data", area=area)
+    if has_value:
+        return ""
+    if note := _row_note(f.row):
+        return wording.text("notes", "no_value_note", area=area, period=f.latest, note=note)
+    return wording.text("notes", "no_value", area=area, period=f.latest)
+
+
+def _trend_rows(f: IndicatorFacts, theme: Theme, wording: Wording) -> tuple[TrendRow, ...]:
     spec = f.spec
     by_period, england = f.by_period, f.england_by_period
     rows = []
@@ -348,40 +402,43 @@ def _trend_rows(f: IndicatorFacts, theme: Theme, wording: Wording) -> list[dict[
         has_value = value_of(row, "value") is not None
         result = result_of(row, spec) if has_value else NOT_COMPARED_RESULT
         rows.append(
-            {
-                "period": p,
-                "value": fmt.number(value_of(row, "value"), spec.decimals),
-                "ci": fmt.interval(value_of(row, "lower_ci_95"), value_of(row, "upper_ci_95"), spec.decimals),
-                "england": fmt.number(value_of(england.get(p), "value"), spec.decimals),
-                "badge": badge(result, theme, wording),
-            }
+            TrendRow(
+                period=p,
+                value=fmt.number(value_of(row, "value"), spec.decimals),
+                ci=fmt.interval(value_of(row, "lower_ci_95"), value_of(row, "upper_ci_95"), spec.decimals),
+                england=fmt.number(value_of(england.get(p), "value"), spec.decimals),
+                badge=badge(result, theme, wording),
+            )
         )
-    return rows
+    return tuple(rows)
 
 
-TREND_COLUMNS = ("Value", "95% CI", "England")
-TREND_TABLE_MM = 68.0  # the width of the trend column (the trend chart's width)
-CELL_PADDING_MM = 1.2  # left and right padding of a cell of table.data
+TREND_COLUMNS = ("trend_value", "trend_interval", "trend_benchmark")  # wording keys (``charts``)
 RESULT_MIN_MM = 14.0  # room left for the "vs England" column, whose words may wrap
-TEXT_MM = 7.5 * 25.4 / 72  # the tables' font size
 
 
-def _trend_table(rows: list[dict[str, Any]], theme: Theme) -> dict[str, Any] | None:
+def _trend_table(rows: tuple[TrendRow, ...], theme: Theme, wording: Wording) -> TrendText | None:
     """The trend table's numbers as aligned text, one cell per period, when they fit the column.
 
     Three cells per period (period, numbers, result) cost far less to lay out than five and read the
     same: the value, interval and England's value right-aligned in tabular figures. ``None`` when
-    the numbers would be too wide (very long numbers): the table then keeps its five columns.
+    the numbers would be too wide (very long numbers): the table then keeps its five columns. The
+    column is as wide as the trend chart (theme.yaml ``sizes.col_right``).
     """
+    sizes = theme.sizes
+    size, padding = sizes.small_text_mm, 2 * sizes.data_cell_padding
     body, bold = face_widths(theme.font_files, 400), face_widths(theme.font_files, 600)
-    cells = [[r["value"], r["ci"], r["england"]] for r in rows]
-    head, lines = columns(list(TREND_COLUMNS), cells, [True, True, True], body, bold)
-    period = max([bold.width("Period", TEXT_MM)] + [body.width(r["period"], TEXT_MM) for r in rows])
-    widest = max([bold.width(head, TEXT_MM)] + [body.width(line, TEXT_MM) for line in lines])
-    if period + widest + 3 * CELL_PADDING_MM + RESULT_MIN_MM > TREND_TABLE_MM:
+    titles = [wording.text("charts", key) for key in TREND_COLUMNS]
+    head, lines = columns(titles, [[r.value, r.ci, r.england] for r in rows], [True, True, True], body, bold)
+    period_title = wording.text("charts", "trend_period")
+    period = max([bold.width(period_title, size)] + [body.width(r.period, size) for r in rows])
+    widest = max([bold.width(head, size)] + [body.width(line, size) for line in lines])
+    if period + widest + 3 * padding + RESULT_MIN_MM > sizes.col_right:
         return None
-    return {"head": head, "lines": lines}
+    return TrendText(head, tuple(lines))
 
+
+# --------------------------------------------------------------------------- page 1
 
 COUNT_RESULTS = {
     "better": comparison("Better"),
@@ -394,41 +451,41 @@ COUNT_RESULTS = {
 def _glance(plan: ProfilePlan, indicators: list[IndicatorView]) -> dict[str, Any]:
     """Counts and key messages of page 1; an indicator is counted in the column of the list it is in."""
     inputs = plan.inputs
+    wording = inputs.wording
     counts = dict.fromkeys(BUCKETS, 0)
-    strengths, develop, trends = [], [], []
+    strengths: list[tuple[tuple[int, int], str]] = []
+    develop: list[tuple[tuple[int, int], str]] = []
+    trends = []
     for f, ind in zip(plan.facts, indicators, strict=True):
         result = ind.result
         counts[result.bucket] += 1
         if not ind.has_value:
             continue
-        sentence = narrative.key_message(ind.name, ind.value, ind.period, ind.comparison_sentence)
+        sentence = narrative.key_message(wording, ind.name, ind.value, ind.period, ind.comparison_sentence)
         rank = (0 if result.strong else 1, len(strengths) + len(develop))
         if result.strength:
             strengths.append((rank, sentence))
         elif result.to_develop:
             develop.append((rank, sentence))
-        if message := _trend_sentence(f, ind):
+        if message := _trend_sentence(f, ind, wording):
             trends.append(message)
     return {
-        "by_domain": _domain_counts(indicators, inputs.wording),
+        "by_domain": _domain_counts(indicators),
         "counts": [
-            {"key": k, "n": n, "badge": badge(COUNT_RESULTS[k], inputs.theme, inputs.wording)}
-            for k, n in counts.items()
+            {"key": k, "n": n, "badge": badge(COUNT_RESULTS[k], inputs.theme, wording)} for k, n in counts.items()
         ],
-        "count_labels": {k: inputs.wording.label(r) for k, r in COUNT_RESULTS.items()},
+        "count_labels": {k: wording.label(r) for k, r in COUNT_RESULTS.items()},
         "total": len(indicators),
         "strengths": [s for _, s in sorted(strengths)],
         "develop": [s for _, s in sorted(develop)],
         "trends": trends,
         "unjudged": sum(
-            1
-            for f in plan.facts
-            if f.spec.polarity in ("no_judgement", "not_applicable") or f.spec.comparison in ("quintiles", "none")
+            1 for f in plan.facts if f.spec.polarity not in JUDGED or f.spec.comparison in ("quintiles", "none")
         ),
     }
 
 
-def _domain_counts(indicators: list[IndicatorView], wording: Wording) -> list[dict[str, Any]]:
+def _domain_counts(indicators: list[IndicatorView]) -> list[dict[str, Any]]:
     rows = []
     for domain in DOMAINS:
         buckets = [ind.result.bucket for ind in indicators if ind.domain == domain]
@@ -437,14 +494,16 @@ def _domain_counts(indicators: list[IndicatorView], wording: Wording) -> list[di
     return rows
 
 
-def _trend_sentence(f: IndicatorFacts, ind: IndicatorView) -> str:
-    trend = ind.trend
-    if trend not in narrative.TREND_WORDS:
+def _trend_sentence(f: IndicatorFacts, ind: IndicatorView, wording: Wording) -> str:
+    """Page 1's message of a significant recent trend, from the first of the last five values to the latest."""
+    if ind.trend not in SIGNIFICANT_TRENDS:
         return ""
     known = [p for p in f.periods if value_of(f.by_period.get(p), "value") is not None][-5:]
     first = (value_text(f.by_period[known[0]], "value", f.spec), known[0])
-    return narrative.trend_message(ind.name, trend, first, (ind.value, ind.period))
+    return narrative.trend_message(wording, ind.name, ind.trend, first, (ind.value, ind.period))
 
+
+# --------------------------------------------------------------------------- the key to the symbols
 
 LEGEND_ORDER = (
     (
@@ -460,28 +519,25 @@ LEGEND_ORDER = (
 ALWAYS_IN_LEGEND = ("better", "similar", "worse", "not_compared")
 
 
-def _legend(theme: Theme, wording: Wording, indicators: list[IndicatorView]) -> list[dict[str, Any]]:
+def _legend(theme: Theme, wording: Wording, indicators: list[IndicatorView]) -> list[LegendGroup]:
     """The key to every comparison result that appears in the document (and the basic four), palette-aware."""
-    seen: dict[str, Comparison] = {}
+    seen = set(ALWAYS_IN_LEGEND)
     for ind in indicators:
-        results = [ind.result, ind.region_result]
-        panel = ind.bar_panel
-        keys = [r["badge"]["key"] for r in (panel["rows"] if panel else [])] + [
-            r["badge"]["key"] for r in ind.trend_rows
-        ]
-        for result in results:
-            seen.setdefault(result.key, result)
-        for key in keys:
-            seen.setdefault(key, None)
+        seen.update(_result_keys(ind))
     groups = []
     for title, keys in LEGEND_ORDER:
-        items = [k for k in keys if k in seen or k in ALWAYS_IN_LEGEND]
+        items = tuple(badge(RESULTS_BY_KEY[k], theme, wording) for k in keys if k in seen)
         if items:
-            groups.append(
-                {"title": wording.text("legend", title), "items": [_legend_badge(k, theme, wording) for k in items]}
-            )
+            groups.append(LegendGroup(wording.text("legend", title), items))
     return groups
 
 
-def _legend_badge(key: str, theme: Theme, wording: Wording) -> dict[str, Any]:
-    return badge(RESULTS_BY_KEY[key], theme, wording)
+def _result_keys(ind: IndicatorView) -> list[str]:
+    """The wording keys of every result an indicator shows: its comparisons, its chart's and its trend table's."""
+    panel_rows = ind.bar_panel.rows if ind.bar_panel else ()
+    return [
+        ind.result.key,
+        ind.region_result.key,
+        *(r.badge.key for r in panel_rows),
+        *(r.badge.key for r in ind.trend_rows),
+    ]

@@ -24,12 +24,50 @@ class Palette:
 
 
 @dataclass(frozen=True)
+class Neutrals:
+    """Neutral colours, the same in every palette (theme.yaml ``neutrals``): the CSS receives them as
+    custom properties (``var(--ink)``) and the charts draw with them, so both have one source."""
+
+    ink: str  # text, marker outlines, whiskers and chart axes
+    muted: str  # secondary text, the ends of a compare-areas chart's axis
+    rule: str  # rules between indicators, boxes of the legend and the counts
+    table_rule: str  # rows of the summary, by-domain and definitions tables
+    data_rule: str  # rows of the data tables
+    chart_rule: str  # rows of the compare-areas charts
+    grid: str  # gridlines of the trend charts
+    axis: str  # the axis of the trend charts
+    badge_border: str  # outline of the comparison badges
+    note_rule: str  # the bar beside a note
+    banner: str  # background of the synthetic-data banner
+    unjudged_arrow: str  # a trend arrow without a better/worse judgement
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """Sizes shared by the stylesheet and the charts (theme.yaml ``sizes``), in millimetres unless named ``_pt``."""
+
+    col_left: float  # left column of a domain page: the compare-areas charts
+    col_right: float  # right column: the trend charts and their tables
+    trend_height: float  # height of a trend chart
+    spine_width: float
+    spine_height: float
+    small_text_pt: float  # the smallest text: charts, data tables, badges, header and footer
+    data_cell_padding: float  # left and right padding of a cell of the data tables
+
+    @property
+    def small_text_mm(self) -> float:
+        return self.small_text_pt * 25.4 / 72
+
+
+@dataclass(frozen=True)
 class Theme:
-    """Fonts, palette and branding of a profile (from the layouts folder)."""
+    """Fonts, palette, neutral colours, sizes and branding of a profile (from the layouts folder)."""
 
     font_family: str
     font_files: tuple[str, ...]
     palette: Palette
+    neutrals: Neutrals
+    sizes: Sizes
     organisation: str = ""
     logo: str = ""
     logo_alt: str = ""
@@ -101,6 +139,7 @@ class TrendChart:
     points: tuple[TrendPoint, ...]
     axis_label: str
     alt: str
+    england_name: str  # England's line in the legend (wording.yaml)
 
 
 @dataclass(frozen=True)

@@ -1,86 +1,120 @@
-"""Plain-English sentences and alternative text, each generated from a computed comparison."""
+"""Plain-English sentences and alternative text, each generated from a computed comparison.
+
+The words are the layouts' (``wording.yaml``: sections ``messages`` and ``alt``); these functions
+choose the text for the case and fill its slots from the data.
+"""
 
 from __future__ import annotations
 
 from reportgen.core import formatting as fmt
-
-TREND_WORDS = {
-    "Increasing and getting better": "has been increasing and getting better",
-    "Decreasing and getting better": "has been decreasing and getting better",
-    "Increasing and getting worse": "has been increasing and getting worse",
-    "Decreasing and getting worse": "has been decreasing and getting worse",
-    "Increasing": "has been increasing",
-    "Decreasing": "has been decreasing",
-}
+from reportgen.document.view import Wording
 
 
-def key_message(name: str, value_text: str, period: str, phrase: str) -> str:
+def key_message(wording: Wording, name: str, value_text: str, period: str, phrase: str) -> str:
     """One key message: ``Physically active adults: 70.2% in 2023/24, significantly better than England (67.1%).``
 
     ``phrase`` is the comparison worded from the layouts (see :meth:`reportgen.document.view.Wording.phrase`).
     """
-    return f"{name}: {value_text} in {period}, {phrase}."
+    return wording.text("messages", "key", name=name, value=value_text, period=period, comparison=phrase)
 
 
-def trend_message(name: str, trend: str, first: tuple[str, str], last: tuple[str, str]) -> str:
+def trend_message(wording: Wording, name: str, trend: str, first: tuple[str, str], last: tuple[str, str]) -> str:
     """``Employment rate has been increasing and getting better, from 70.1% in 2019/20 to 73.7% in 2023/24.``"""
-    words = TREND_WORDS.get(trend, trend.lower())
-    return f"{name} {words}, from {first[0]} in {first[1]} to {last[0]} in {last[1]}."
+    return wording.text(
+        "messages",
+        "trend",
+        name=name,
+        trend=wording.trend(trend),
+        first=first[0],
+        first_period=first[1],
+        last=last[0],
+        last_period=last[1],
+    )
 
 
 def spine_alt(
+    wording: Wording,
     name: str,
     area: str,
     value_text: str,
     phrase: str,
-    low_text: str,
-    high_text: str,
+    ends: tuple[str, str],
     judged: bool,
-    region: str,
-    region_text: str,
+    region: tuple[str, str],
 ) -> str:
-    """Alternative text of a spine chart."""
-    ends = f"worst {low_text}, best {high_text}" if judged else f"lowest {low_text}, highest {high_text}"
-    parts = [
-        f"Spine chart, {name}: {area} {value_text}, {phrase}",
-        f"range across authorities: {ends}",
-    ]
-    if region_text != fmt.DASH:
-        parts.append(f"{region} {region_text}")
-    return "; ".join(parts) + "."
+    """Alternative text of a spine chart; ``ends`` are the worst (lowest) and best (highest) values and
+    ``region`` the region's name (empty: not known) and value."""
+    low, high = ends
+    ends_text = wording.text("alt", "spine_ends_judged" if judged else "spine_ends_unjudged", low=low, high=high)
+    region_name, region_text = region
+    region_part = (
+        wording.text("alt", "spine_region", region=region_name or wording.text("alt", "region"), value=region_text)
+        if region_text != fmt.DASH
+        else ""
+    )
+    return wording.text(
+        "alt",
+        "spine",
+        name=name,
+        area=area,
+        value=value_text,
+        comparison=phrase,
+        ends=ends_text,
+        region=region_part,
+    )
 
 
 def bar_alt(
+    wording: Wording,
     name: str,
     period: str,
     count: int,
     region: str,
-    area: str,
-    value_text: str,
-    ci_text: str,
+    area: tuple[str, str, str],
     england_text: str,
     highest: tuple[str, str],
     lowest: tuple[str, str],
 ) -> str:
-    """Alternative text of a compare-areas chart."""
-    ci = f" (95% CI {ci_text})" if ci_text else ""
-    return (
-        f"Bar chart: {name} in the {count} authorities of {region}, {period}; {area} {value_text}{ci}, "
-        f"England {england_text}; highest {highest[0]} {highest[1]}, lowest {lowest[0]} {lowest[1]}."
+    """Alternative text of a compare-areas chart; ``area`` is the area's name, value and interval."""
+    area_name, value_text, ci_text = area
+    return wording.text(
+        "alt",
+        "bar",
+        name=name,
+        count=count,
+        region=region,
+        period=period,
+        area=area_name,
+        value=value_text,
+        interval=wording.text("alt", "bar_interval", interval=ci_text) if ci_text else "",
+        england=england_text,
+        highest=highest[0],
+        highest_value=highest[1],
+        lowest=lowest[0],
+        lowest_value=lowest[1],
     )
 
 
 def trend_alt(
+    wording: Wording,
     name: str,
     area: str,
     first: tuple[str, str],
     last: tuple[str, str],
-    england_first: str,
-    england_last: str,
+    england: tuple[str, str],
     trend: str,
 ) -> str:
-    """Alternative text of a trend chart."""
-    return (
-        f"Line chart: {name} in {area} and England, {first[1]} to {last[1]}; {area} from {first[0]} to "
-        f"{last[0]}, England from {england_first} to {england_last}; recent trend: {trend.lower()}."
+    """Alternative text of a trend chart; ``england`` is England's first and last value."""
+    return wording.text(
+        "alt",
+        "trend",
+        name=name,
+        area=area,
+        first=first[0],
+        first_period=first[1],
+        last=last[0],
+        last_period=last[1],
+        england_first=england[0],
+        england_last=england[1],
+        trend=wording.trend(trend),
     )

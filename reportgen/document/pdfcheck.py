@@ -133,11 +133,16 @@ def _check_tagged(pdf: pikepdf.Pdf, elements: list[_Element]) -> PdfCheck:
     return PdfCheck("tagged", True, f"structure tree with {_plural(len(elements), 'element')}")
 
 
+def _is_true(value: object) -> bool:
+    """Whether a PDF value is the boolean true (pikepdf reads PDF booleans as Python's)."""
+    return value is True
+
+
 def _check_marked(pdf: pikepdf.Pdf) -> PdfCheck:
     mark_info = _dict(pdf.Root.get("/MarkInfo"))
     if mark_info is None:
         return PdfCheck("marked", False, "no /MarkInfo dictionary in the catalogue")
-    if mark_info.get("/Marked") is not True:
+    if not _is_true(mark_info.get("/Marked")):
         return PdfCheck("marked", False, "/MarkInfo does not set /Marked to true")
     return PdfCheck("marked", True, "/MarkInfo /Marked is true")
 
@@ -164,7 +169,7 @@ def _check_display_title(pdf: pikepdf.Pdf) -> PdfCheck:
     prefs = _dict(pdf.Root.get("/ViewerPreferences"))
     if prefs is None:
         return PdfCheck("display-title", False, "no /ViewerPreferences: viewers will show the file name")
-    if prefs.get("/DisplayDocTitle") is not True:
+    if not _is_true(prefs.get("/DisplayDocTitle")):
         return PdfCheck(
             "display-title",
             False,
@@ -306,7 +311,8 @@ def _page_fonts(page: pikepdf.Object) -> Iterator[tuple[str, pikepdf.Object]]:
 
 def _inherited_resources(page: pikepdf.Object) -> pikepdf.Object | None:
     """The page's /Resources, inherited from the page tree if the page has none."""
-    node, hops = page, 0
+    node: pikepdf.Object | None = page
+    hops = 0
     while isinstance(node, pikepdf.Dictionary) and hops < 64:
         if "/Resources" in node:
             return node.get("/Resources")

@@ -14,7 +14,7 @@ import sys
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -88,7 +88,9 @@ class LayoutsLoader(jinja2.BaseLoader):
     def __init__(self, search_path: Sequence[Path]) -> None:
         self.search_path = [Path(d) for d in search_path]
 
-    def get_source(self, environment: jinja2.Environment, template: str):
+    def get_source(
+        self, environment: jinja2.Environment, template: str
+    ) -> tuple[str, str | None, Callable[[], bool] | None]:
         pieces = split_template_path(template)  # refuses "..", like FileSystemLoader
         for directory in self.search_path:
             path = layout_file(directory, Path(*pieces))
@@ -118,7 +120,7 @@ class LayoutsEnvironment(ImmutableSandboxedEnvironment):
 
     intercepted_binops = frozenset({"*", "**"})
 
-    def call_binop(self, context, operator, left, right):
+    def call_binop(self, context: jinja2.runtime.Context, operator: str, left: Any, right: Any) -> Any:
         if operator == "**" and _power_too_large(left, right):
             raise ValueTooLargeError(f"'**' making a number with more than {MAX_POWER_BITS:,} bits")
         if operator == "*" and _repeats_too_much(left, right):
@@ -304,7 +306,7 @@ def allowed_file(url: str, allowed_dirs: Sequence[Path]) -> Path | None:
     return None
 
 
-def _fetcher_class():
+def _fetcher_class() -> type[Any]:
     from weasyprint.urls import URLFetcher, URLFetcherResponse
 
     class LayoutsOnlyFetcher(URLFetcher):
@@ -319,7 +321,7 @@ def _fetcher_class():
             self.allowed_dirs = [d.resolve() for d in allowed_dirs]
             self.log = log
 
-        def fetch(self, url, headers=None):
+        def fetch(self, url: str, headers: Mapping[str, str] | None = None) -> Any:
             if url.lower().startswith("data:"):
                 return super().fetch(url, headers)
             path = allowed_file(url, self.allowed_dirs)
@@ -447,7 +449,7 @@ def html_to_pdf(
     return pdf, log
 
 
-def _attachments(attachments: Sequence[PdfAttachment], created: date, fetcher) -> list:
+def _attachments(attachments: Sequence[PdfAttachment], created: date, fetcher: Any) -> list[Any]:
     import weasyprint
 
     stamp = datetime(created.year, created.month, created.day, tzinfo=UTC)
@@ -465,7 +467,14 @@ def _attachments(attachments: Sequence[PdfAttachment], created: date, fetcher) -
     ]
 
 
-def _layout_and_write(html, search_path, fetcher, engine, options, timings) -> bytes:
+def _layout_and_write(
+    html: str,
+    search_path: Sequence[Path],
+    fetcher: Any,
+    engine: PdfEngine,
+    options: dict[str, Any],
+    timings: dict[str, float] | None,
+) -> bytes:
     import weasyprint
 
     start = time.perf_counter()

@@ -8,9 +8,10 @@ theme) or :data:`MAX_BINARY_BYTES` (fonts, images).
 from __future__ import annotations
 
 import copy
+import dataclasses
 import re
 import stat
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -20,7 +21,7 @@ from pydantic_core import PydanticCustomError
 
 from reportgen.core.errors import RenderError
 from reportgen.core.yamlsafe import load_yaml_file
-from reportgen.document.models import Palette, Theme
+from reportgen.document.models import Neutrals, Palette, Sizes, Theme
 from reportgen.stats.compare import BOB_LABELS, NOT_COMPARED, RAG_LABELS
 
 REQUIRED_LABELS = (*RAG_LABELS, *BOB_LABELS, NOT_COMPARED)
@@ -136,6 +137,38 @@ class PaletteFile(_Strict):
     accent: Colour | None = None
 
 
+class NeutralsFile(_Strict):
+    """The ``neutrals`` block of theme.yaml: colours shared by every palette."""
+
+    ink: Colour | None = None
+    muted: Colour | None = None
+    rule: Colour | None = None
+    table_rule: Colour | None = None
+    data_rule: Colour | None = None
+    chart_rule: Colour | None = None
+    grid: Colour | None = None
+    axis: Colour | None = None
+    badge_border: Colour | None = None
+    note_rule: Colour | None = None
+    banner: Colour | None = None
+    unjudged_arrow: Colour | None = None
+
+
+Millimetres = Annotated[float, Field(gt=0, le=200)]
+
+
+class SizesFile(_Strict):
+    """The ``sizes`` block of theme.yaml, in millimetres (``small_text_pt`` in points)."""
+
+    col_left: Millimetres | None = None
+    col_right: Millimetres | None = None
+    trend_height: Millimetres | None = None
+    spine_width: Millimetres | None = None
+    spine_height: Millimetres | None = None
+    small_text_pt: Annotated[float, Field(ge=6, le=14)] | None = None
+    data_cell_padding: Annotated[float, Field(ge=0, le=5)] | None = None
+
+
 class FontFile(_Strict):
     """The ``font`` block of theme.yaml."""
 
@@ -150,6 +183,8 @@ class ThemeFile(_Strict):
     logo: str | None = None
     logo_alt: Annotated[str, Field(max_length=300)] | None = None
     font: FontFile | None = None
+    neutrals: NeutralsFile | None = None
+    sizes: SizesFile | None = None
     default_palette: str | None = None
     palettes: dict[str, PaletteFile] | None = None
 
@@ -163,6 +198,8 @@ _FRIENDLY = {
     "too_short": "needs exactly 5 colours",
     "too_long": "needs exactly 5 colours",
     "string_pattern_mismatch": "may not hold any of ; { } < > \" ' \\",
+    "float_type": "must be a number",
+    "greater_than": "must be more than 0",
 }
 
 
@@ -270,6 +307,8 @@ def load_theme(search_path: Sequence[Path], palette: str | None = None) -> Theme
         font_family=str(font.get("family") or "sans-serif"),
         font_files=files,
         palette=_palette(_origin(origins, f"palettes.{name}", last), name, palettes[name]),
+        neutrals=_neutrals(_origin(origins, "neutrals", last), raw),
+        sizes=_sizes(_origin(origins, "sizes", last), raw),
         organisation=str(raw.get("organisation") or ""),
         logo=logo,
         logo_alt=str(raw.get("logo_alt") or ""),
@@ -286,7 +325,7 @@ def _asset(search_path: Sequence[Path], name: str, theme_path: Path, key: str) -
     return found
 
 
-def _font_paths(search_path: Sequence[Path], names, theme_path: Path):
+def _font_paths(search_path: Sequence[Path], names: Sequence[str], theme_path: Path) -> Iterator[str]:
     for index, name in enumerate(names):
         yield str(_asset(search_path, name, theme_path, f"font.files[{index}]"))
 
@@ -306,3 +345,26 @@ def _palette(path: Path, name: str, raw: dict) -> Palette:
         quintiles_unjudged=tuple(_colour(c) for c in raw["quintiles_unjudged"]),
         **{key: _colour(str(raw[key])) for key in _PALETTE_KEYS},
     )
+
+
+def _block(path: Path, theme: dict, block: str, names: Sequence[str]) -> dict:
+    """One block of the merged theme (``neutrals``, ``sizes``) with every one of its keys."""
+    raw = theme.get(block) or {}
+    missing = [name for name in names if raw.get(name) is None]
+    if missing:
+        raise RenderError(f"{path}: {block} is missing: {', '.join(missing)}.")
+    return raw
+
+
+def _neutrals(path: Path, theme: dict) -> Neutrals:
+    """The neutral colours (the same in every palette), shared by the stylesheet and the charts."""
+    names = [f.name for f in dataclasses.fields(Neutrals)]
+    raw = _block(path, theme, "neutrals", names)
+    return Neutrals(**{name: _colour(str(raw[name])) for name in names})
+
+
+def _sizes(path: Path, theme: dict) -> Sizes:
+    """The sizes shared by the stylesheet and the charts, in millimetres (text in points)."""
+    names = [f.name for f in dataclasses.fields(Sizes)]
+    raw = _block(path, theme, "sizes", names)
+    return Sizes(**{name: float(raw[name]) for name in names})

@@ -8,16 +8,20 @@ exact Fingertips label (for data outputs), its wording key (display text lives i
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
 import yaml
 
+from reportgen.core.assets import default_layouts_dir
 from reportgen.core.errors import RenderError
-from reportgen.document.models import Marker, Theme
+from reportgen.core.yamlsafe import load_yaml_file
+from reportgen.document.models import BarLine, Marker, Theme
+from reportgen.document.theme import layout_file
 from reportgen.stats.compare import (
     BOB_LABELS,
     NOT_COMPARED,
@@ -26,6 +30,7 @@ from reportgen.stats.compare import (
     RAG_LABELS,
     SIMILAR,
 )
+from reportgen.stats.trend import CANNOT, NO_CHANGE
 
 JUDGED_POLARITIES = ("high_is_good", "low_is_good")
 SHAPES = {"better": "^", "higher": "^", "worse": "v", "lower": "v", "similar": "o", "quintile": "s"}
@@ -129,26 +134,51 @@ RESULTS_BY_KEY = {
 
 # --------------------------------------------------------------------------- wording
 
+WORDING_FILE = "wording.yaml"
+#: Fingertips' recent-trend labels (from the benchmark table) and their wording keys.
+TREND_KEYS = {
+    "Increasing and getting better": "increasing_better",
+    "Increasing and getting worse": "increasing_worse",
+    "Decreasing and getting better": "decreasing_better",
+    "Decreasing and getting worse": "decreasing_worse",
+    "Increasing": "increasing",
+    "Decreasing": "decreasing",
+    NO_CHANGE: "no_change",
+    CANNOT: "cannot",
+}
+#: The trends that are a statistically significant change (page 1's notable trends).
+SIGNIFICANT_TRENDS = frozenset(label for label, key in TREND_KEYS.items() if key not in ("no_change", "cannot"))
+
+
+def slots(text: str) -> list[str]:
+    """The ``{slot}`` names of a wording text, in order of appearance."""
+    return list(dict.fromkeys(_PLACEHOLDER.findall(text)))
+
 
 @dataclass(frozen=True)
 class Wording:
-    """Display wording from the layouts' ``wording.yaml`` (a council's file overrides single keys)."""
+    """Display wording from the layouts' ``wording.yaml`` (a council's file overrides single keys).
+
+    ``origins`` names the file each ``section.key`` text came from, for error messages.
+    """
 
     sections: Mapping[str, Mapping[str, str]]
     path: str
+    origins: Mapping[str, str] = field(default_factory=dict)
 
     def text(self, section: str, key: str, **values: object) -> str:
-        """One piece of wording with ``{placeholders}`` filled in (only known names; no attribute access)."""
+        """One piece of wording with ``{slots}`` filled in (only known names; no attribute access)."""
         try:
             template = self.sections[section][key]
         except KeyError:
-            raise RenderError(f"{self.path}: wording {section}.{key} is missing; add it to wording.yaml.") from None
+            raise RenderError(f"{self.path}: wording {section}.{key} is missing; add it to {WORDING_FILE}.") from None
 
-        def fill(match: re.Match) -> str:
+        def fill(match: re.Match[str]) -> str:
             name = match.group(1)
             if name not in values:
+                where = self.origins.get(f"{section}.{key}", self.path)
                 raise RenderError(
-                    f"{self.path}: wording {section}.{key} uses {{{name}}}; "
+                    f"{where}: wording {section}.{key} uses {{{name}}}; "
                     f"available: {', '.join('{' + v + '}' for v in values) or 'none'}."
                 )
             return str(values[name])
@@ -170,50 +200,84 @@ class Wording:
         level = self.text("phrases", "level_998") if result.level == "99.8%" else ""
         return self.text("phrases", result.kind, benchmark=benchmark, value=value, level=level)
 
+    def trend(self, label: str) -> str:
+        """A recent trend as said in a sentence (``increasing and getting better``); an unknown label as it is."""
+        key = TREND_KEYS.get(label)
+        return self.text("trends", key) if key else label.lower()
+
+    @property
+    def england(self) -> str:
+        return self.text("names", "england")
+
 
 def load_wording(search_path: Sequence[Path]) -> Wording:
-    """The packaged wording (last folder) overlaid with each earlier folder's ``wording.yaml``."""
-    merged: dict[str, dict[str, str]] = {}
-    used = []
-    for directory in reversed(list(search_path)):
-        path = directory / "wording.yaml"
-        if not path.is_file():
-            continue
-        used.append(path)
-        for section, entries in _read_wording(path, merged).items():
-            merged.setdefault(section, {}).update(entries)
-    if not used:
-        raise RenderError("No wording.yaml found in the layouts folders.")
-    return Wording(merged, str(used[-1]))
+    """The packaged wording (last folder) overlaid with each earlier folder's ``wording.yaml``.
+
+    The packaged file is the reference: an overriding file may use only its sections and keys, and in
+    each text only the ``{slots}`` of the packaged text of that key.
+    """
+    files = [found for directory in reversed(list(search_path)) if (found := layout_file(directory, WORDING_FILE))]
+    if not files:
+        raise RenderError(f"No {WORDING_FILE} found in the layouts folders.")
+    reference = _read_wording(files[0], None)
+    merged = {section: dict(entries) for section, entries in reference.items()}
+    origins = {f"{section}.{key}": str(files[0]) for section, entries in reference.items() for key in entries}
+    for path in files[1:]:
+        for section, entries in _read_wording(path, reference).items():
+            merged[section].update(entries)
+            origins.update({f"{section}.{key}": str(path) for key in entries})
+    return Wording(merged, str(files[-1]), origins)
 
 
-def _read_wording(path: Path, known: Mapping[str, Mapping[str, str]]) -> dict[str, dict[str, str]]:
+def _read_wording(path: Path, reference: Mapping[str, Mapping[str, str]] | None) -> dict[str, dict[str, str]]:
+    """One wording file, checked against the packaged ``reference`` (``None``: this is the reference)."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raw = load_yaml_file(path, what="wording") or {}
+    except yaml.YAMLError as exc:
         raise RenderError(f"{path}: not a readable YAML file ({exc}).") from None
     if not isinstance(raw, dict):
-        raise RenderError(f"{path}: wording.yaml must map section names to key: text pairs.")
+        raise RenderError(f"{path}: {WORDING_FILE} must map section names to key: text pairs.")
     out: dict[str, dict[str, str]] = {}
     for section, entries in raw.items():
-        if known and section not in known:
-            raise RenderError(f"{path}: unknown wording section {section!r}; use one of: {', '.join(known)}.")
+        if reference is not None and section not in reference:
+            raise RenderError(f"{path}: unknown wording section {section!r}; use one of: {', '.join(reference)}.")
         if not isinstance(entries, dict):
             raise RenderError(f"{path}: {section}: must map keys to text.")
-        for key, value in entries.items():
-            if known and key not in known[section]:
-                raise RenderError(f"{path}: unknown wording key {section}.{key}.")
-            if not isinstance(value, str):
-                raise RenderError(f"{path}: {section}.{key}: must be text (put it in quotes).")
-        out[str(section)] = {str(k): v for k, v in entries.items()}
+        out[str(section)] = {str(k): _checked_text(path, str(section), k, v, reference) for k, v in entries.items()}
     return out
+
+
+def _checked_text(
+    path: Path, section: str, key: object, value: object, reference: Mapping[str, Mapping[str, str]] | None
+) -> str:
+    """A text of a wording file: a string whose slots are those of the packaged text of its key."""
+    if reference is not None and key not in reference[section]:
+        raise RenderError(f"{path}: unknown wording key {section}.{key}; use one of: {', '.join(reference[section])}.")
+    if not isinstance(value, str):
+        raise RenderError(f"{path}: {section}.{key}: must be text (put it in quotes).")
+    if reference is not None:
+        allowed = slots(reference[section][str(key)])
+        unknown = [name for name in slots(value) if name not in allowed]
+        if unknown:
+            raise RenderError(
+                f"{path}: wording {section}.{key} uses {{{unknown[0]}}}; "
+                f"available: {', '.join('{' + name + '}' for name in allowed) or 'none'}."
+            )
+    return value
+
+
+@lru_cache(maxsize=1)
+def packaged_wording() -> Wording:
+    """The packaged wording alone (for callers without a layouts search path)."""
+    return load_wording([default_layouts_dir()])
 
 
 # --------------------------------------------------------------------------- theme to CSS
 
 
 def css_variables(theme: Theme) -> str:
-    """CSS custom properties from the theme, so headings, rules and swatches follow the palette."""
+    """CSS custom properties from the theme: the palette (headings, rules and swatches follow it), the
+    neutral colours and the sizes the charts are drawn to, so the stylesheet and the charts agree."""
     palette = theme.palette
     colours = {
         "accent": palette.accent,
@@ -232,8 +296,22 @@ def css_variables(theme: Theme) -> str:
                 f"theme.yaml: palette {palette.name!r}: colour {name.replace('-', '_')} is {value!r}; "
                 'use a hex colour such as "#0B5A6B".'
             )
+    for name, value in dataclasses.asdict(theme.neutrals).items():
+        if not _COLOUR.match(value):
+            raise RenderError(f'theme.yaml: neutrals.{name} is {value!r}; use a hex colour such as "#1A1A1A".')
+        colours[name.replace("_", "-")] = value
     colours["tint"] = accent_tint(theme)
-    return ":root { " + " ".join(f"--{k}: {v};" for k, v in colours.items()) + " }"
+    sizes = theme.sizes
+    lengths = {
+        "col-left": f"{sizes.col_left:g}mm",
+        "col-right": f"{sizes.col_right:g}mm",
+        "trend-height": f"{sizes.trend_height:g}mm",
+        "spine-width": f"{sizes.spine_width:g}mm",
+        "spine-height": f"{sizes.spine_height:g}mm",
+        "small-text": f"{sizes.small_text_pt:g}pt",
+        "data-cell-padding": f"{sizes.data_cell_padding:g}mm",
+    }
+    return ":root { " + " ".join(f"--{k}: {v};" for k, v in {**colours, **lengths}.items()) + " }"
 
 
 def accent_tint(theme: Theme) -> str:
@@ -255,18 +333,102 @@ def text_colour(background: str) -> str:
     return "#000000" if (luminance + 0.05) / 0.05 >= 1.05 / (luminance + 0.05) else "#FFFFFF"
 
 
-def badge(result: Comparison, theme: Theme, wording: Wording) -> dict[str, Any]:
-    """Template data of a comparison badge: Fingertips label, display labels, glyph and colours."""
+# --------------------------------------------------------------------------- what the templates read
+
+
+@dataclass(frozen=True)
+class Badge:
+    """A comparison badge: Fingertips label, display labels, glyph and colours."""
+
+    label: str
+    short: str
+    fingertips: str
+    key: str
+    glyph: str
+    colour: str
+    text_colour: str
+
+
+def badge(result: Comparison, theme: Theme, wording: Wording) -> Badge:
+    """Template data of a comparison badge."""
     colour = result.colour(theme)
-    return {
-        "label": wording.label(result),
-        "short": wording.short(result),
-        "fingertips": result.label,
-        "key": result.key,
-        "glyph": result.glyph,
-        "colour": colour,
-        "text_colour": text_colour(colour),
-    }
+    return Badge(
+        label=wording.label(result),
+        short=wording.short(result),
+        fingertips=result.label,
+        key=result.key,
+        glyph=result.glyph,
+        colour=colour,
+        text_colour=text_colour(colour),
+    )
+
+
+@dataclass(frozen=True)
+class ImageView:
+    """A drawn chart as the templates show it: a ``data:`` URI, its alternative text and size."""
+
+    src: str
+    alt: str
+    width_mm: float
+    height_mm: float
+
+
+@dataclass(frozen=True)
+class BarRowView:
+    """One authority of a compare-areas chart: its badge (for the legend) and whether it is the profile's own."""
+
+    badge: Badge
+    highlight: bool
+
+
+@dataclass(frozen=True)
+class BarPanelView:
+    """A compare-areas chart: its lines of text over the SVG of its marks (see :class:`BarPanelImage`)."""
+
+    rows: tuple[BarRowView, ...]
+    lines: tuple[BarLine, ...]
+    src: str
+    alt: str
+    width_mm: float
+    height_mm: float
+    tab_mm: float
+    line_mm: float
+
+
+@dataclass(frozen=True)
+class TrendRow:
+    """One period of an indicator's trend table."""
+
+    period: str
+    value: str
+    ci: str
+    england: str
+    badge: Badge
+
+
+@dataclass(frozen=True)
+class TrendText:
+    """A trend table's numbers as aligned text: the column titles and one line per period."""
+
+    head: str
+    lines: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TrendArrow:
+    """The summary table's trend arrow: glyph, colour and the Fingertips trend label."""
+
+    glyph: str
+    colour: str
+    label: str
+
+
+@dataclass(frozen=True)
+class LegendGroup:
+    """One line of the key to the symbols: a title and its badges."""
+
+    title: str
+    items: tuple[Badge, ...]
 
 
 # --------------------------------------------------------------------------- one indicator, once
@@ -276,7 +438,7 @@ def badge(result: Comparison, theme: Theme, wording: Wording) -> dict[str, Any]:
 class IndicatorView:
     """One indicator for one area, built once and read by the templates, the brief and any other writer.
 
-    ``result`` and ``region_result`` are the typed comparisons; ``text`` holds every value already
+    ``result`` and ``region_result`` are the typed comparisons; every other field is already
     formatted for display (templates read them as attributes, e.g. ``ind.value``).
     """
 
@@ -285,10 +447,50 @@ class IndicatorView:
     result: Comparison
     region_result: Comparison
     has_value: bool
-    text: Mapping[str, Any]
-
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self.__dict__["text"][name]
-        except KeyError:
-            raise AttributeError(name) from None
+    has_data: bool
+    # what the indicator is (the definitions page)
+    name: str
+    full_name: str
+    definition: str
+    rationale: str
+    source: str
+    derivation_note: str
+    unit: str
+    caveats: str
+    licence: str
+    value_type: str
+    comparison_method: str
+    polarity: str
+    ci_text: str
+    value_note: str
+    # the latest value and its benchmarks
+    period: str
+    periods: str
+    value: str
+    value_plain: str
+    count: str
+    ci: str
+    region: str
+    region_text: str
+    region_name: str
+    region_place: str
+    england: str
+    england_text: str
+    worst: str
+    best: str
+    spine_note: str
+    # results in words
+    badge: Badge
+    badge_region: Badge
+    comparison_sentence: str
+    trend: str
+    trend_arrow: TrendArrow
+    rank: str
+    notes: tuple[str, ...]
+    subline: str
+    # charts and tables
+    spine: ImageView | None
+    trend_chart: ImageView | None
+    bar_panel: BarPanelView | None
+    trend_rows: tuple[TrendRow, ...]
+    trend_text: TrendText | None

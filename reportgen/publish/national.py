@@ -30,6 +30,7 @@ from typing import IO, Any
 import pandas as pd
 
 from reportgen import __version__
+from reportgen.core.assets import default_layouts_dir
 from reportgen.core.errors import ReportgenError
 from reportgen.core.files import write_atomic
 from reportgen.core.geography import Area, load_geography
@@ -38,6 +39,7 @@ from reportgen.core.options import BuildOptions
 from reportgen.core.periods import period_sort_key
 from reportgen.document.inputs import Prepared
 from reportgen.document.provenance import area_provenances
+from reportgen.document.render import layout_search_path
 from reportgen.publish import changes as ch
 from reportgen.publish import site
 from reportgen.publish.area import render_area
@@ -533,7 +535,10 @@ def _write_edition_files(folder: Path, report: RunReport, prepared: Prepared) ->
     """The download page, the zip of every PDF and the run report."""
     manifest = read_manifest(folder)
     site.write_zip(folder, manifest)
-    page = site.index_html(manifest, folder, report.edition, prepared.data_date, prepared.data.synthetic)
+    search_path = layout_search_path(prepared.options.layouts_dir, default_layouts_dir())
+    page = site.index_html(
+        manifest, folder, report.edition, prepared.data_date, prepared.data.synthetic, search_path=search_path
+    )
     write_atomic(folder / site.INDEX_FILE, page)
     write_json(folder / RUN_FILE, report.as_json())
 

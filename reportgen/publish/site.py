@@ -2,22 +2,29 @@
 
 The page is one static, self-contained HTML file (inline CSS and JavaScript, no external
 resources), so it works opened from the file system and from any static web server. Without
-JavaScript the full list is shown; with it, a search box filters the list as you type.
+JavaScript the full list is shown; with it, a search box filters the list as you type. Its
+structure, styles and script are the layouts' ``site.html.j2`` and ``static/site.css``, its words
+``wording.yaml``'s ``site`` section, rendered on the sandboxed, autoescaping layouts environment.
 """
 
 from __future__ import annotations
 
-import html
+import functools
 import os
 import tempfile
 import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from reportgen.core.assets import default_layouts_dir
 from reportgen.core.formatting import long_date
+from reportgen.document.render import layout_search_path, make_environment, render_html
+from reportgen.document.view import Wording, load_wording
 from reportgen.publish.changes import csv_bytes
 
 INDEX_FILE = "index.html"
@@ -70,180 +77,133 @@ def size_text(n_bytes: int) -> str:
     return f"{max(1, round(n_bytes / 1000))} KB"
 
 
-def _link(folder: Path, name: str | None, label: str, kind: str, area_name: str) -> str:
+@dataclass(frozen=True)
+class FileLink:
+    """One file of an area on the page: where it is, what it is, and its kind and size."""
+
+    href: str
+    label: str
+    hidden: str  # read by screen readers after the label: "for Hartlepool"
+    size: str  # "(PDF, 812 KB)"
+
+
+@dataclass(frozen=True)
+class AreaEntry:
+    """One authority on the page: its name, code, the text the search box matches, and its files."""
+
+    name: str
+    code: str
+    search: str
+    links: tuple[FileLink, ...]
+
+
+@dataclass(frozen=True)
+class RegionSection:
+    """The authorities of one region, by name."""
+
+    code: str
+    name: str
+    areas: tuple[AreaEntry, ...]
+
+
+def _link(folder: Path, name: str | None, label: str, kind: str, area_name: str, wording: Wording) -> FileLink | None:
     if not name or not (folder / name).is_file():
-        return ""
+        return None
     size = size_text((folder / name).stat().st_size)
-    return (
-        f'<li><a href="{html.escape(name)}">{label}<span class="visually-hidden"> for {html.escape(area_name)}</span>'
-        f'</a> <span class="meta">({kind}, {size})</span></li>'
+    return FileLink(
+        href=name,
+        label=wording.text("site", label),
+        hidden=wording.text("site", "link_area", area=area_name),
+        size=wording.text("site", "file_size", kind=wording.text("site", kind), size=size),
     )
 
 
-def _area_item(folder: Path, code: str, entry: dict[str, Any]) -> str:
+def _area_entry(folder: Path, code: str, entry: dict[str, Any], wording: Wording) -> AreaEntry:
     name = str(entry.get("area_name", code))
     profile, brief = area_files(entry)
-    links = [
-        _link(folder, profile, "Full profile", "PDF", name),
-        _link(folder, brief, "Board brief", "PDF", name),
-        _link(folder, data_csv_name(profile) if profile else None, "Data", "CSV", name),
-    ]
-    search = html.escape(f"{name} {code}".casefold())
-    return (
-        f'<li class="area" data-search="{search}"><h3>{html.escape(name)} <span class="code">{html.escape(code)}</span>'
-        f'</h3><ul class="files">{"".join(links)}</ul></li>'
+    links = (
+        _link(folder, profile, "profile_link", "pdf", name, wording),
+        _link(folder, brief, "brief_link", "pdf", name, wording),
+        _link(folder, data_csv_name(profile) if profile else None, "data_link", "csv", name, wording),
     )
+    return AreaEntry(name, code, f"{name} {code}".casefold(), tuple(link for link in links if link is not None))
 
 
-def _regions(folder: Path, manifest: dict[str, Any]) -> str:
-    grouped: dict[tuple[str, str], list[tuple[str, dict]]] = {}
+def _regions(folder: Path, manifest: dict[str, Any], wording: Wording) -> list[RegionSection]:
+    """The authorities grouped by region, regions in code order (those without one last), names sorted."""
+    grouped: dict[tuple[str, str], list[tuple[str, dict[str, Any]]]] = {}
     for code, entry in manifest["areas"].items():
-        key = (str(entry.get("region_code") or "Z"), str(entry.get("region_name") or "Other areas"))
-        grouped.setdefault(key, []).append((code, entry))
+        region = (str(entry.get("region_code") or "Z"), str(entry.get("region_name") or ""))
+        grouped.setdefault(region, []).append((code, entry))
     sections = []
     for (region_code, region_name), members in sorted(grouped.items()):
         members.sort(key=lambda pair: (str(pair[1].get("area_name", "")).casefold(), pair[0]))
-        items = "".join(_area_item(folder, code, entry) for code, entry in members)
-        heading_id = f"region-{html.escape(region_code)}"
-        sections.append(
-            f'<section class="region" aria-labelledby="{heading_id}"><h2 id="{heading_id}">{html.escape(region_name)}'
-            f'</h2><ul class="areas">{items}</ul></section>'
-        )
-    return "\n".join(sections)
+        areas = tuple(_area_entry(folder, code, entry, wording) for code, entry in members)
+        sections.append(RegionSection(region_code, region_name or wording.text("site", "other_areas"), areas))
+    return sections
 
 
-def index_html(manifest: dict[str, Any], folder: Path, edition: str, data_date: date, synthetic: bool) -> bytes:
-    """The "Find your area" page of an edition."""
+SITE_TEMPLATE = "site.html.j2"
+#: The search box's status messages, by the name of their data- attribute; {n} and {query} are filled in by
+#: the page's script as the list is filtered.
+STATUS_MESSAGES = {
+    "listed-one": "listed_one",
+    "listed-many": "listed_many",
+    "matches-none": "matches_none",
+    "matches-one": "matches_one",
+    "matches-many": "matches_many",
+}
+
+
+def index_html(
+    manifest: dict[str, Any],
+    folder: Path,
+    edition: str,
+    data_date: date,
+    synthetic: bool,
+    *,
+    search_path: Sequence[Path] | None = None,
+) -> bytes:
+    """The "Find your area" page of an edition, from the layouts' ``site.html.j2`` and ``wording.yaml``.
+
+    ``search_path`` is the layouts folders (a council's first); by default the packaged layouts.
+    """
+    folders = list(search_path) if search_path else layout_search_path(None, default_layouts_dir())
+    wording = load_wording(folders)
+    context = site_context(manifest, folder, edition, data_date, synthetic, wording)
+    return render_html(make_environment(folders), SITE_TEMPLATE, context).encode("utf-8")
+
+
+def site_context(
+    manifest: dict[str, Any], folder: Path, edition: str, data_date: date, synthetic: bool, wording: Wording
+) -> dict[str, Any]:
+    """What the page's template needs: the sentences worded from the layouts, and the regions' files."""
     count = len(manifest["areas"])
     zip_size = size_text((folder / ZIP_FILE).stat().st_size) if (folder / ZIP_FILE).is_file() else ""
-    notice = (
-        '<p class="notice"><strong>Synthetic demonstration data:</strong> '
-        "the values in these profiles are not real.</p>"
-        if synthetic
-        else ""
-    )
-    page = PAGE.format(
-        edition=html.escape(edition),
-        data_date=html.escape(long_date(data_date)),
-        count=count,
-        plural="authority" if count == 1 else "authorities",
-        zip_size=zip_size,
-        notice=notice,
-        regions=_regions(folder, manifest),
-        css=CSS,
-        script=SCRIPT,
-    )
-    return page.encode("utf-8")
-
-
-CSS = """
-*,*::before,*::after{box-sizing:border-box}
-body{margin:0;font-family:system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;font-size:1.0625rem;
-line-height:1.5;color:#0b0c0c;background:#fff}
-.wrap{max-width:60rem;margin:0 auto;padding:0 1rem}
-header{background:#0b0c0c;color:#fff;padding:1.25rem 0}
-header h1{margin:.25rem 0;font-size:2rem}
-header p{margin:.25rem 0}
-main{padding:1.5rem 0 3rem}
-main:focus{outline:none}
-footer{border-top:1px solid #b1b4b6;padding:1rem 0;font-size:.95rem}
-a{color:#1d4f91;text-decoration:underline;text-underline-offset:.15em}
-a:visited{color:#4c2c92}
-a:hover{color:#0b0c0c;text-decoration-thickness:3px}
-a:focus-visible,input:focus-visible{outline:3px solid #0b0c0c;outline-offset:0;background:#ffdd00;color:#0b0c0c;
-box-shadow:0 0 0 6px #ffdd00}
-input:focus-visible{background:#fff}
-.skip-link{position:absolute;left:-9999px;top:0;background:#ffdd00;color:#0b0c0c;padding:.5rem 1rem;z-index:2}
-.skip-link:focus{left:0}
-.visually-hidden{position:absolute!important;width:1px;height:1px;margin:-1px;padding:0;overflow:hidden;
-clip:rect(0 0 0 0);white-space:nowrap;border:0}
-label{display:block;font-weight:700;font-size:1.2rem;margin-bottom:.25rem}
-.hint{color:#505a5f;margin:0 0 .5rem}
-input[type=search]{width:100%;max-width:30rem;font-size:1.2rem;padding:.4rem;border:2px solid #0b0c0c;
-border-radius:0;min-height:2.75rem}
-.status{font-weight:700;margin:.75rem 0}
-.notice{border-left:6px solid #d4351c;padding:.5rem 1rem;background:#fff}
-ul.areas{list-style:none;padding:0;margin:0;display:grid;grid-template-columns:repeat(auto-fill,minmax(17rem,1fr));
-gap:.75rem}
-li.area{border:1px solid #b1b4b6;padding:.75rem}
-li.area h3{margin:0 0 .25rem;font-size:1.1rem}
-.code{font-weight:400;color:#505a5f;font-size:.95rem}
-ul.files{margin:0;padding-left:1.1rem}
-ul.files li{margin:.35rem 0}
-.meta{color:#505a5f}
-[hidden]{display:none!important}
-"""
-
-SCRIPT = """
-(function () {
-  var box = document.getElementById("search");
-  var input = document.getElementById("q");
-  var status = document.getElementById("status");
-  var areas = Array.prototype.slice.call(document.querySelectorAll("li.area"));
-  var regions = Array.prototype.slice.call(document.querySelectorAll("section.region"));
-  box.hidden = false;
-  var timer = null;
-  function filter() {
-    var query = input.value.trim().toLowerCase();
-    var shown = 0;
-    areas.forEach(function (li) {
-      var match = query === "" || li.getAttribute("data-search").indexOf(query) !== -1;
-      li.hidden = !match;
-      if (match) { shown += 1; }
-    });
-    regions.forEach(function (section) {
-      section.hidden = section.querySelector("li.area:not([hidden])") === null;
-    });
-    var noun = shown === 1 ? "authority" : "authorities";
-    window.clearTimeout(timer);
-    timer = window.setTimeout(function () {
-      status.textContent = query === "" ? shown + " " + noun + " listed." :
-        (shown === 0 ? "No authority matches \\u201c" + input.value.trim() + "\\u201d." :
-        shown + " " + noun + (shown === 1 ? " matches" : " match") + " \\u201c" + input.value.trim() + "\\u201d.");
-    }, 250);
-  }
-  input.addEventListener("input", filter);
-  filter();
-})();
-"""
-
-PAGE = """<!DOCTYPE html>
-<html lang="en-GB">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Find your area: Health assets profiles, edition {edition}</title>
-<style>{css}</style>
-</head>
-<body>
-<a class="skip-link" href="#main">Skip to the list of areas</a>
-<header>
-<div class="wrap">
-<p>Health assets profiles</p>
-<h1>Find your area</h1>
-<p>Edition {edition}. Data as at {data_date}. {count} {plural}.</p>
-</div>
-</header>
-<main id="main" tabindex="-1">
-<div class="wrap">
-{notice}
-<p>Each upper-tier local authority has a full profile (PDF), a board brief where produced, and the data behind
-every number (CSV). <a href="profiles.zip">Download every profile<span class="meta"> (ZIP, {zip_size})</span></a>.</p>
-<div id="search" role="search" hidden>
-<label for="q">Search by authority name or code</label>
-<p class="hint" id="q-hint">For example Hartlepool or E06000001. The list below changes as you type.</p>
-<input type="search" id="q" name="q" autocomplete="off" spellcheck="false" aria-describedby="q-hint">
-</div>
-<p id="status" class="status" role="status" aria-live="polite">{count} {plural} listed.</p>
-{regions}
-</div>
-</main>
-<footer>
-<div class="wrap">
-<p>Health assets profiles, edition {edition}, data as at {data_date}. Produced with reportgen.</p>
-</div>
-</footer>
-<script>{script}</script>
-</body>
-</html>
-"""
+    site = functools.partial(wording.text, "site")
+    series, date_text = site("series"), long_date(data_date)
+    authorities = site("authorities_one" if count == 1 else "authorities_many", n=count)
+    text = {
+        "title": site("title", series=series, edition=edition),
+        "series": series,
+        "heading": site("heading"),
+        "skip_link": site("skip_link"),
+        "facts": site("facts", edition=edition, data_date=date_text, authorities=authorities),
+        "synthetic_title": site("synthetic_title"),
+        "synthetic": site("synthetic"),
+        "intro": site("intro"),
+        "download_all": site("download_all"),
+        "download_all_size": site("download_all_size", size=zip_size),
+        "search_label": site("search_label"),
+        "search_hint": site("search_hint"),
+        "status": site("listed_one" if count == 1 else "listed_many", n=count),
+        "footer": site("footer", series=series, edition=edition, data_date=date_text),
+    }
+    return {
+        "language": "en-GB",
+        "text": text,
+        "status_messages": {name: site(key, n="{n}", query="{query}") for name, key in STATUS_MESSAGES.items()},
+        "synthetic": synthetic,
+        "zip_file": ZIP_FILE,
+        "regions": _regions(folder, manifest, wording),
+    }
