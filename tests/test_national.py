@@ -26,7 +26,8 @@ from reportgen.publish.national import (
     EditionLock,
     sweep_stale_temporaries,
 )
-from reportgen.publish.site import data_csv, write_zip
+from reportgen.publish.site import data_csv, zip_members
+from reportgen.publish.write import write_zip
 
 THREE = ["--area", HARTLEPOOL, "--area", MIDDLESBROUGH, "--area", HULL]
 
@@ -260,9 +261,9 @@ def test_profiles_zip_is_sorted_with_fixed_timestamps_and_the_same_bytes_each_ti
             "E06000001": {"files": {"E06000001-a.pdf": ""}},
         }
     }
-    first = write_zip(tmp_path, manifest).read_bytes()
+    first = write_zip(tmp_path / "profiles.zip", tmp_path, zip_members(manifest)).read_bytes()
     os.utime(tmp_path / "E06000001-a.pdf", (0, 0))
-    assert write_zip(tmp_path, manifest).read_bytes() == first
+    assert write_zip(tmp_path / "profiles.zip", tmp_path, zip_members(manifest)).read_bytes() == first
     with zipfile.ZipFile(tmp_path / "profiles.zip") as archive:
         assert archive.namelist() == ["E06000001-a.pdf", "E06000002-b.pdf"]
         assert {i.date_time for i in archive.infolist()} == {(1980, 1, 1, 0, 0, 0)}

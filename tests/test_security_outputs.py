@@ -398,8 +398,8 @@ def test_permission_error_from_mkdir_is_one_line(tmp_path, monkeypatch):
 
 
 def test_disk_full_leaves_nothing_and_says_so(runner, tmp_path, monkeypatch):
-    def full(fd, payload):
-        os.write(fd, payload[:10])
+    def full(fd, write):
+        os.write(fd, b"Indicator ")  # the disk fills after the first bytes
         os.close(fd)
         raise OSError(errno.ENOSPC, "No space left on device")
 

@@ -12,8 +12,10 @@ import errno
 import os
 import re
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from reportgen.core.errors import OutputError
 
@@ -117,10 +119,10 @@ def remove_stale_temps(path: Path) -> list[Path]:
     return removed
 
 
-def _write_all(fd: int, payload: bytes) -> None:
-    """Write and flush ``payload`` to disk, closing ``fd``."""
+def _write_all(fd: int, write: Callable[[BinaryIO], object]) -> None:
+    """Fill ``fd`` through ``write``, flush it to disk and close it."""
     with os.fdopen(fd, "wb") as handle:
-        handle.write(payload)
+        write(handle)
         handle.flush()
         os.fsync(handle.fileno())
 
@@ -135,9 +137,13 @@ class Reservation:
 
     def commit(self, payload: bytes) -> Path:
         """Write ``payload`` and rename the temporary file to the final path."""
+        return self.commit_from(lambda handle: handle.write(payload))
+
+    def commit_from(self, write: Callable[[BinaryIO], object]) -> Path:
+        """Let ``write`` fill the temporary file (streaming), then rename it to the final path."""
         try:
             fd, self.fd = self.fd, -1
-            _write_all(fd, payload)
+            _write_all(fd, write)
             os.chmod(self.temp, 0o644)
             os.replace(self.temp, self.path)
         except OSError as exc:

@@ -32,7 +32,6 @@ import pandas as pd
 from reportgen import __version__
 from reportgen.core.assets import default_layouts_dir
 from reportgen.core.errors import ReportgenError
-from reportgen.core.files import write_atomic
 from reportgen.core.geography import Area, load_geography
 from reportgen.core.memory import release_memory
 from reportgen.core.options import BuildOptions
@@ -45,7 +44,7 @@ from reportgen.publish import site
 from reportgen.publish.area import render_area
 from reportgen.publish.prepare import DataPaths, check_area, prepare, resolve_area
 from reportgen.publish.tables import benchmark_bytes
-from reportgen.publish.write import write_area, write_json
+from reportgen.publish.write import write_area, write_file, write_json, write_zip
 from reportgen.sources.data import INDICATOR_ID, PERIOD, IndicatorData
 from reportgen.stats.fingerprint import dependency_rows
 
@@ -411,8 +410,8 @@ def _run_in_folder(
     manifest = read_manifest(folder)
     areas = _checked(areas, prepared, report)
     todo = _plan(folder, areas, job, manifest, settings.force, report)
-    write_atomic(folder / ch.BENCHMARK_FILE, current_csv)
-    write_atomic(folder / ch.SPECS_FILE, ch.specs_json_bytes(prepared.specs))
+    write_file(folder / ch.BENCHMARK_FILE, current_csv)
+    write_file(folder / ch.SPECS_FILE, ch.specs_json_bytes(prepared.specs))
     _execute(folder, todo, job, manifest, settings, report, on_progress)
     report.warnings += _missing_value_warnings(prepared.table, areas)
     return report
@@ -443,7 +442,7 @@ def _changes(
     previous = ch.read_benchmark_csv(previous_dir / ch.BENCHMARK_FILE, str(previous_dir / ch.BENCHMARK_FILE))
     current = ch.read_benchmark_csv(current_csv, "current benchmark table")
     found = ch.compare_editions(previous, current, ch.read_previous_specs(previous_dir), prepared.specs)
-    write_atomic(folder / "changes.csv", ch.changes_csv(found))
+    write_file(folder / "changes.csv", ch.changes_csv(found))
     return label, ch.changes_by_area(found, label, [a.code for a in areas])
 
 
@@ -534,12 +533,12 @@ def _missing_value_warnings(table: pd.DataFrame, areas: Iterable[Area]) -> list[
 def _write_edition_files(folder: Path, report: RunReport, prepared: Prepared) -> None:
     """The download page, the zip of every PDF and the run report."""
     manifest = read_manifest(folder)
-    site.write_zip(folder, manifest)
+    write_zip(folder / site.ZIP_FILE, folder, site.zip_members(manifest))
     search_path = layout_search_path(prepared.options.layouts_dir, default_layouts_dir())
     page = site.index_html(
         manifest, folder, report.edition, prepared.data_date, prepared.data.synthetic, search_path=search_path
     )
-    write_atomic(folder / site.INDEX_FILE, page)
+    write_file(folder / site.INDEX_FILE, page)
     write_json(folder / RUN_FILE, report.as_json())
 
 

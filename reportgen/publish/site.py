@@ -10,9 +10,6 @@ structure, styles and script are the layouts' ``site.html.j2`` and ``static/site
 from __future__ import annotations
 
 import functools
-import os
-import tempfile
-import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -50,24 +47,9 @@ def area_files(entry: dict[str, Any]) -> tuple[str | None, str | None]:
     return profile, brief
 
 
-def write_zip(folder: Path, manifest: dict[str, Any]) -> Path:
-    """profiles.zip with every recorded PDF, sorted, with fixed timestamps: same PDFs, same bytes."""
-    names = sorted(n for entry in manifest["areas"].values() for n in entry.get("files", {}) if n.endswith(".pdf"))
-    target = folder / ZIP_FILE
-    fd, tmp = tempfile.mkstemp(prefix=f".{ZIP_FILE}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as handle, zipfile.ZipFile(handle, "w", zipfile.ZIP_STORED) as archive:
-            for name in names:
-                if (folder / name).is_file():
-                    info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
-                    info.create_system, info.external_attr = 3, 0o644 << 16
-                    archive.writestr(info, (folder / name).read_bytes())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
+def zip_members(manifest: dict[str, Any]) -> list[str]:
+    """The files profiles.zip holds: every recorded PDF, in name order."""
+    return sorted(n for entry in manifest["areas"].values() for n in entry.get("files", {}) if n.endswith(".pdf"))
 
 
 def size_text(n_bytes: int) -> str:

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import zipfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, BinaryIO
 
 from reportgen.core.files import Reservation, reserve, write_atomic
 
@@ -60,6 +61,28 @@ def write_area(folder: Path, files: Mapping[str, bytes], root: Path) -> dict[str
     return written
 
 
+def write_file(path: Path, payload: bytes, root: Path | None = None) -> Path:
+    """One file written atomically (inside ``root`` when given): an edition's page, tables and reports."""
+    return write_atomic(path, payload, root)
+
+
 def write_json(path: Path, payload: Mapping[str, Any]) -> None:
     """``payload`` as indented, key-sorted JSON, written atomically."""
     write_atomic(path, (json.dumps(payload, indent=1, sort_keys=True) + "\n").encode("utf-8"))
+
+
+def write_zip(target: Path, folder: Path, names: Iterable[str]) -> Path:
+    """A zip of the named files of ``folder``, stored (PDFs do not compress), in the order given, with
+    fixed timestamps and modes: the same files give the same bytes. Streamed, so a national
+    edition's hundred megabytes are never in memory at once; missing files are left out."""
+
+    def fill(handle: BinaryIO) -> None:
+        with zipfile.ZipFile(handle, "w", zipfile.ZIP_STORED) as archive:
+            for name in names:
+                if (folder / name).is_file():
+                    info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+                    info.create_system, info.external_attr = 3, 0o644 << 16
+                    archive.writestr(info, (folder / name).read_bytes())
+
+    with reserve(target) as reservation:
+        return reservation.commit_from(fill)
