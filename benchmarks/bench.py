@@ -636,6 +636,102 @@ def section_large(report: Report, tmp: Path, rows: int) -> None:
     report.add("1,000,000-row data file", "recorded (no numeric target in the issue)", "recorded", lines)
 
 
+def section_fetch_memory(report: Report, tmp: Path) -> None:
+    """`reportgen fetch` of a 100 MB response from a local server: its own peak RSS (issue 16, item 7)."""
+    import csv
+    import http.server
+    import io
+    import threading
+    from urllib.parse import parse_qs, urlsplit
+
+    from reportgen.core.assets import default_specs_dir
+    from reportgen.core.specs import load_specs
+
+    spec = next(
+        s for s in load_specs(default_specs_dir()) if s.fingertips_id and not s.derive and not s.fingertips_area_type
+    )
+    specs = tmp / "fetch-specs"
+    specs.mkdir(exist_ok=True)
+    shutil.copy(spec.path, specs / Path(spec.path).name)
+
+    def csv_bytes(rows: list[list[object]]) -> bytes:
+        buffer = io.StringIO()
+        csv.writer(buffer, lineterminator="\r\n").writerows(rows)
+        return buffer.getvalue().encode("utf-8")
+
+    header = csv_bytes([(
+        "Indicator ID,Indicator Name,Parent Code,Parent Name,Area Code,Area Name,Area Type,Sex,Age,Category Type,"
+        "Category,Time period,Value,Lower CI 95.0 limit,Upper CI 95.0 limit,Lower CI 99.8 limit,Upper CI 99.8 limit,"
+        "Count,Denominator,Value note,Recent Trend,Compared to England value or percentiles,"
+        "Compared to Region value or percentiles,Time period Sortable,New data,Compared to goal"
+    ).split(",")])  # fmt: skip
+    block = csv_bytes([
+        [spec.fingertips_id, spec.name, "E12000001", "North East region", f"E06{area:06d}", f"Area {area}", "UA",
+         "Persons", "All ages", "", "", year, area % 97 + 0.5, 1.5, 2.5, 1.0, 3.0, area * 7, area * 1000, "", "",
+         "Similar", "Similar", f"{year}0000", "", ""]
+        for area in range(1, 154) for year in range(2010, 2024)
+    ])  # fmt: skip
+    sizes = {"small": 1_000_000, "large": 100_000_000}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        size = sizes["large"]
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            parts = urlsplit(self.path)
+            ids = parse_qs(parts.query).get("indicator_ids", [""])[0].split(",")
+            self.send_response(200)
+            self.send_header("Content-Type", "text/csv")
+            if "metadata" in parts.path:
+                body = csv_bytes([["Indicator ID", "Indicator", "Unit", "Value type", "Polarity"]])
+                body += csv_bytes([[i, spec.name, spec.unit, "", ""] for i in ids])
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+                return
+            copies = -(-Handler.size // len(block))
+            self.send_header("Content-Length", str(len(header) + copies * len(block)))
+            self.end_headers()
+            self.wfile.write(header)
+            for _ in range(copies):
+                self.wfile.write(block)
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base_url = f"http://127.0.0.1:{server.server_address[1]}/api"
+    runs: dict[str, Run] = {}
+    try:
+        for name, size in sizes.items():
+            Handler.size = size
+            out = tmp / f"fetch-{name}" / "fingertips.csv"
+            runs[name] = run_timed(reportgen_command(
+                "fetch", "--specs", str(specs), "--out", str(out), "--base-url", base_url,
+                "--cache-dir", str(tmp / f"fetch-cache-{name}"),
+            ))  # fmt: skip
+    finally:
+        server.shutdown()
+        server.server_close()
+    small, large = runs["small"], runs["large"]
+    growth = (large.max_rss_mib - small.max_rss_mib) * MIB
+    ok = large.code == 0 and small.code == 0 and growth <= 2 * sizes["large"]
+    lines = [
+        f"- `reportgen fetch` of one {sizes['large'] / 1e6:,.0f} MB response (plus a small metadata response) from a "
+        f"local 127.0.0.1 server: {large.seconds:.1f} s, peak RSS **{large.max_rss_mib:,.0f} MiB** (exit {large.code})",
+        f"- the same fetch of a {sizes['small'] / 1e6:,.0f} MB response: {small.seconds:.1f} s, peak RSS "
+        f"{small.max_rss_mib:,.0f} MiB (exit {small.code}): the constant part",
+        f"- growth with the response: {growth / MIB:+,.0f} MiB for {(sizes['large'] - sizes['small']) / MIB:,.0f} MiB "
+        "more data (bodies are streamed to the cache folder and parsed from there)",
+        "- peak RSS is each subprocess's own maximum resident set size (`os.wait4` rusage)",
+    ]
+    if not ok:
+        lines.append(f"- output of the large fetch: {large.output[-600:]!r}")
+    report.add("fetch memory", "peak RSS at most 2 x the largest response plus a constant", verdict(ok), lines)
+
+
 def write_large(path: Path, rows: int) -> tuple[Path, str]:
     """Write the large file with ``benchmarks.bench_data`` when present, else with this module's generator."""
     import importlib
@@ -711,6 +807,7 @@ def run_sections(report: Report, args: argparse.Namespace, tmp: Path) -> None:
     section_memory(report, results, worker_run, national_note)
     section_cold(report, csv_path, args.area, tmp / "cold")
     section_large(report, tmp, args.rows)
+    section_fetch_memory(report, tmp)
 
 
 def render_report(report: Report, args: argparse.Namespace, seconds: float) -> str:

@@ -239,7 +239,21 @@ def demo_data(out: Path, specs: Path | None, seed: int | None) -> None:
 )
 @click.option("--all", "all_areas", is_flag=True, help="Build every authority (the national run).")
 @click.option("--region", help="Build every authority in this region (code such as E12000001, or name).")
-@click.option("--jobs", type=click.IntRange(min=1), help="Areas built at once (default: the number of CPUs).")
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    help="Areas built at once (default: the number of CPUs; at most that, or --jobs-max, and the areas to build).",
+)
+@click.option(
+    "--jobs-max",
+    type=click.IntRange(min=1),
+    help="Allow --jobs above the number of CPUs, up to this many worker processes.",
+)
+@click.option(
+    "--area-time-limit",
+    type=click.FloatRange(min=1, max=86400),
+    help="Seconds one area may take in a national run before it fails and the run goes on (default: 300).",
+)
 @click.option("--force", is_flag=True, help="Rebuild every selected area, even those whose inputs are unchanged.")
 @click.option(
     "--previous",
@@ -247,6 +261,12 @@ def demo_data(out: Path, specs: Path | None, seed: int | None) -> None:
     help="Earlier edition folder to compare with (default: the latest earlier edition in --out).",
 )
 @click.option("--scheduler", callback=_parse_scheduler, help="Dask scheduler address tcp://HOST:PORT to build on.")
+@click.option(
+    "--verify/--no-verify",
+    default=True,
+    show_default=True,
+    help="At the end of a national run, check the edition folder as 'reportgen verify' does (exit 1 if it fails).",
+)
 @click.option("--data", type=click.Path(path_type=Path), multiple=True, help=DATA_HELP)
 @click.option("--specs", type=click.Path(path_type=Path), help=SPECS_HELP)
 @click.option("--layouts", type=click.Path(path_type=Path), help=LAYOUTS_HELP)
@@ -274,9 +294,12 @@ def build(
     all_areas: bool,
     region: str | None,
     jobs: int | None,
+    jobs_max: int | None,
+    area_time_limit: float | None,
     force: bool,
     previous: Path | None,
     scheduler: str | None,
+    verify: bool,
     data: tuple[Path, ...],
     specs: Path | None,
     layouts: Path | None,
@@ -304,7 +327,9 @@ def build(
     from reportgen.core.options import BuildOptions
     from reportgen.publish.build import build_profile
 
-    batch = _batch_selection(area, all_areas, region, (jobs, force or None, previous, scheduler))
+    batch = _batch_selection(
+        area, all_areas, region, (jobs, force or None, previous, scheduler, jobs_max, area_time_limit)
+    )
 
     options = BuildOptions(
         specs_dir=specs,
@@ -319,7 +344,9 @@ def build(
         brief=brief,
     )
     if batch is not None:
-        _national_run(batch, data or None, options, (jobs, force, previous, scheduler))
+        _national_run(
+            batch, data or None, options, (jobs, force, previous, scheduler), verify, (jobs_max, area_time_limit)
+        )
         return
     result = build_profile(area[0], data or None, options)
     for warning in result.warnings:
@@ -350,15 +377,30 @@ def _national_run(
     data: tuple[Path, ...] | None,
     options: BuildOptions,
     settings: tuple[int | None, bool, Path | None, str | None],
+    verify: bool = True,
+    limits: tuple[int | None, float | None] = (None, None),
 ) -> None:
-    from reportgen.publish.national import RunSettings, default_jobs, run_national
+    from reportgen.publish.national import DEFAULT_AREA_TIME_LIMIT, RunSettings, run_national
 
     jobs, force, previous, scheduler = settings
-    run = RunSettings(jobs=jobs or default_jobs(), force=force, previous=previous, scheduler=scheduler)
+    jobs_max, time_limit = limits
+    run = RunSettings(
+        jobs=jobs,  # None: one per CPU; capped at the CPUs (or --jobs-max) and the areas to build
+        force=force,
+        previous=previous,
+        scheduler=scheduler,
+        verify=verify,
+        jobs_max=jobs_max,
+        area_time_limit=time_limit or DEFAULT_AREA_TIME_LIMIT,
+    )
     with AreaProgress() as progress:
-        report = run_national(selection, data, options, run, on_progress=progress.update)
+        report = run_national(selection, data, options, run, on_progress=progress.update, on_note=_note)
     click.echo(report.summary())
-    sys.exit(1 if report.failed else 0)
+    sys.exit(1 if report.failed or report.problems else 0)
+
+
+def _note(text: str) -> None:
+    click.echo(printable(f"note: {text}"), err=True)
 
 
 class AreaProgress:
@@ -451,6 +493,39 @@ def benchmark(
         click.echo(str(out))
 
 
+@cli.command("verify")
+@click.argument("edition_folder", type=click.Path(path_type=Path, file_okay=False))
+@reports_errors
+def verify_command(edition_folder: Path) -> None:
+    """Check that an edition folder is exactly what its manifest says was published.
+
+    Every file manifest.json lists must be a regular file in the folder (not a link) with the listed
+    SHA-256, and every PDF must embed the provenance of its own area; profiles.zip must hold exactly
+    the listed PDFs and index.html must link exactly the listed files. Exit status 0 when it holds;
+    1 with one line per problem otherwise. 'reportgen build' runs the same check at the end of
+    every national run.
+
+    \b
+    Example:
+      reportgen verify output/2024
+    """
+    from reportgen.publish.verify import verify_edition
+
+    problems = verify_edition(edition_folder)
+    for problem in problems:
+        click.echo(str(problem))
+    if problems:
+        click.echo(
+            f"{len(problems)} problem(s): rebuild the edition with 'reportgen build' (--force rebuilds every area) "
+            "or restore the published copy.",
+            err=True,
+        )
+        sys.exit(1)
+    click.echo(
+        printable(f"{edition_folder}: verified: the listed files, profiles.zip and index.html are as published.")
+    )
+
+
 @cli.command("check-pdf")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @reports_errors
@@ -475,9 +550,20 @@ def check_pdf_command(files: tuple[Path, ...]) -> None:
 
 
 def _base_url(ctx: click.Context, param: click.Parameter, value: str) -> str:
-    if not value.startswith(("https://", "http://")):
-        raise click.BadParameter(f"{value!r} is not a web address; use e.g. https://fingertips.phe.org.uk/api")
+    """An http(s) address without a user name or password (refused, never repeated: see docs/security.md)."""
+    from reportgen.sources.fingertips_api import base_url_problem
+
+    problem = base_url_problem(value)
+    if problem:
+        raise click.BadParameter(problem)
     return value.rstrip("/")
+
+
+def _seconds(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    """A number of seconds: more than 0, at most a week (``nan`` and ``inf`` are refused)."""
+    if not 0 < value <= 7 * 24 * 3600:
+        raise click.BadParameter(f"{value:g} is not a number of seconds from more than 0 to 604800 (a week).")
+    return value
 
 
 class _Progress:
@@ -490,7 +576,7 @@ class _Progress:
     def advance(self, done: int, total: int) -> None:
         if not sys.stderr.isatty():
             if done < total:
-                click.echo(f"Fetching {done + 1} of {total} ...", err=True)
+                click.echo(printable(f"Fetching {done + 1} of {total} ..."), err=True)
             return
         if self.bar is None:
             self.bar = click.progressbar(length=total, label="Fetching", file=sys.stderr)
@@ -501,7 +587,7 @@ class _Progress:
             self.bar.__exit__(None, None, None)
 
     def message(self, text: str) -> None:
-        click.echo(("\n" if self.bar is not None else "") + text, err=True)
+        click.echo(("\n" if self.bar is not None else "") + printable(text), err=True)
 
 
 @cli.command("fetch")
@@ -532,8 +618,33 @@ class _Progress:
     type=click.Path(path_type=Path, file_okay=False),
     help="HTTP cache and resumable downloads (default: ~/.cache/reportgen).",
 )
+@click.option(
+    "--timeout",
+    "request_timeout",
+    type=float,
+    default=900,
+    show_default=True,
+    callback=_seconds,
+    help="Seconds one request may take, all its attempts and waits included (a stalled server is stopped).",
+)
+@click.option(
+    "--deadline",
+    type=float,
+    default=3600,
+    show_default=True,
+    callback=_seconds,
+    help="Seconds the whole fetch may take.",
+)
 @reports_errors
-def fetch_command(specs: Path | None, out: Path, base_url: str, area_type: int, cache_dir: Path | None) -> None:
+def fetch_command(
+    specs: Path | None,
+    out: Path,
+    base_url: str,
+    area_type: int,
+    cache_dir: Path | None,
+    request_timeout: float = 900,
+    deadline: float = 3600,
+) -> None:
     """Download the latest published data for every spec from the Fingertips API.
 
     Writes one Fingertips-format CSV (build with --data OUT), the indicators' metadata and a
@@ -553,15 +664,20 @@ def fetch_command(specs: Path | None, out: Path, base_url: str, area_type: int, 
         base_url=base_url,
         area_type=area_type,
         cache_dir=cache_dir or default_cache_dir(),
+        request_timeout=request_timeout,
+        deadline=deadline,
         progress=progress.message,
         advance=progress.advance,
     )
     result = fetch_snapshot(specs, out, options)
     for line in result.warnings:
-        click.echo(f"warning: {line}", err=True)
+        click.echo(printable(f"warning: {line}"), err=True)
     click.echo(
-        f"Wrote {result.csv_path} ({result.rows} rows; {result.downloaded} download(s), "
-        f"{result.from_cache} unchanged from the cache), {result.metadata_path.name} and {result.manifest_path.name}."
+        printable(
+            f"Wrote {result.csv_path} ({result.rows} rows; {result.downloaded} download(s), "
+            f"{result.from_cache} unchanged from the cache), {result.metadata_path.name} and "
+            f"{result.manifest_path.name}."
+        )
     )
 
 

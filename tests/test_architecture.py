@@ -30,7 +30,6 @@ OWNERS = {
     "pikepdf": {"document.pdfcheck"},
     "fontTools": {"document.textwidth"},
     "requests": {"sources.fingertips_api"},
-    "requests_cache": {"sources.fingertips_api"},
     "urllib3": {"sources.fingertips_api"},
     "openpyxl": {"publish.tables"},
     "dask": {"publish.national"},

@@ -210,13 +210,19 @@ def test_a_killed_run_leaves_only_whole_files_and_a_rerun_completes(inputs, tmp_
 
 
 def test_stale_temporaries_are_swept_and_other_files_kept(tmp_path):
-    (tmp_path / ".E06000001-hartlepool.pdf.k2j3.tmp").write_bytes(b"%PDF-partial")
-    (tmp_path / ".E06000002.x8a1.tmp").mkdir()
-    (tmp_path / ".E06000002.x8a1.tmp" / "inner.pdf").write_bytes(b"x")
-    (tmp_path / "E06000001-hartlepool.pdf").write_bytes(b"%PDF-whole")
-    (tmp_path / "notes.tmp").write_bytes(b"not ours: no leading dot")
-    assert sweep_stale_temporaries(tmp_path) == 2
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["E06000001-hartlepool.pdf", "notes.tmp"]
+    """Only reportgen's own temporary files (exact name) of processes that are gone are removed
+    (the full set of cases is in tests/test_run_safety.py)."""
+    folder = tmp_path / "2024"
+    folder.mkdir()
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    stale = f".reportgen-E06000001-hartlepool.pdf.{int(gone.stdout)}.k2j3abcd.tmp"
+    (folder / stale).write_bytes(b"%PDF-partial")
+    (folder / ".E06000002.x8a1.tmp").mkdir()  # not reportgen's name: kept, with its contents
+    (folder / ".E06000002.x8a1.tmp" / "inner.pdf").write_bytes(b"x")
+    (folder / "E06000001-hartlepool.pdf").write_bytes(b"%PDF-whole")
+    (folder / "notes.tmp").write_bytes(b"not ours: no leading dot")
+    assert sweep_stale_temporaries(folder) == 1
+    assert sorted(p.name for p in folder.iterdir()) == [".E06000002.x8a1.tmp", "E06000001-hartlepool.pdf", "notes.tmp"]
 
 
 def test_a_second_run_on_the_same_edition_folder_is_refused(tmp_path):

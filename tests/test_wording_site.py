@@ -39,7 +39,11 @@ def edition(tmp_path) -> tuple[Path, dict]:
                 "area_name": "Hartlepool",
                 "region_code": "E12000001",
                 "region_name": "North East",
-                "files": {"E06000001-hartlepool.pdf": {}, "E06000001-hartlepool-brief.pdf": {}},
+                "files": {
+                    "E06000001-hartlepool.pdf": {},
+                    "E06000001-hartlepool-brief.pdf": {},
+                    "E06000001-hartlepool-data.csv": {},
+                },
             },
             "E99999999": {"area_name": HOSTILE, "files": {"E99999999-x.pdf": {}}},
         }

@@ -21,6 +21,18 @@ def _escape(char: str) -> str:
 
 MAX_SHOWN = 1_000  # characters of one message; a huge value from the data is shortened in the middle
 
+#: Bidirectional controls (embeddings, overrides, isolates and marks: U+202A..U+202E, U+2066..U+2069,
+#: U+200E, U+200F, U+061C). In a PDF, page or spreadsheet they reorder the text around them, so that
+#: "INJECTED" prints as "DETCEJNI"; reportgen shows them as visible escapes in every text it publishes.
+BIDI_CONTROLS = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+_BIDI_ESCAPES = {ord(c): f"\\u{ord(c):04x}" for c in BIDI_CONTROLS}
+
+
+def escape_bidi(text: str) -> str:
+    """``text`` with each bidirectional control character shown as its escape (U+202E as ``\\u202e``),
+    so nothing prints reversed and the tampering stays visible. ASCII text is returned at once."""
+    return text if text.isascii() else text.translate(_BIDI_ESCAPES)
+
 
 def printable(text: str) -> str:
     """``text`` safe to print on a terminal: control, format (bidi), line-separator and unusual space

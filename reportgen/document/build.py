@@ -12,7 +12,7 @@ from typing import Any
 
 from reportgen import __version__
 from reportgen.core.assets import default_layouts_dir
-from reportgen.core.errors import Problem
+from reportgen.core.errors import Problem, RenderError, escape_bidi
 from reportgen.core.export import table_csv
 from reportgen.core.geography import Area
 from reportgen.core.options import DEFAULT_AUTHOR
@@ -21,12 +21,22 @@ from reportgen.document.compose import ProfileInputs, plan_profile
 from reportgen.document.context import profile_context
 from reportgen.document.inputs import Prepared
 from reportgen.document.provenance import area_provenance, data_label
-from reportgen.document.render import PdfAttachment, html_to_pdf, layout_search_path, make_environment, render_html
+from reportgen.document.render import (
+    PageLimitError,
+    PdfAttachment,
+    html_to_pdf,
+    layout_search_path,
+    make_environment,
+    render_html,
+)
 from reportgen.document.theme import load_theme
 from reportgen.document.view import load_wording
 
 PROFILE_TEMPLATE = "profile.html.j2"
 BRIEF_TEMPLATE = "brief.html.j2"
+#: Most pages of each document (docs/profile.md promises them); a longer one fails its area.
+MAX_PAGES = {PROFILE_TEMPLATE: 24, BRIEF_TEMPLATE: 4}
+DOCUMENT_NAMES = {PROFILE_TEMPLATE: "profile", BRIEF_TEMPLATE: "board brief"}
 
 
 @dataclass(frozen=True)
@@ -84,16 +94,30 @@ def make_document(prepared: Prepared, area: Area, changes: Mapping[str, Any] | N
 
 
 def render_document(document: ProfileDocument, template: str) -> tuple[bytes, list[Problem]]:
-    """Document model to PDF bytes: render one template (full profile or brief) with WeasyPrint."""
-    html = render_html(make_environment(document.search_path), template, document.context)
+    """Document model to PDF bytes: render one template (full profile or brief) with WeasyPrint.
+
+    Bidirectional control characters are shown as escapes (``\\u202e``) throughout the HTML (data,
+    specs, wording and labels alike), so no text prints reversed. A document longer than its
+    :data:`MAX_PAGES` is a :class:`RenderError` naming the area.
+    """
+    html = escape_bidi(render_html(make_environment(document.search_path), template, document.context))
     identifier = document.identifier
     if template != PROFILE_TEMPLATE:
         identifier = hashlib.sha256(f"{document.identifier}|{template}".encode()).hexdigest()[:32]
-    pdf, log = html_to_pdf(
-        html,
-        document.search_path,
-        created=document.data_date,
-        attachments=document.attachments,
-        identifier=identifier.encode("ascii"),
-    )
+    try:
+        pdf, log = html_to_pdf(
+            html,
+            document.search_path,
+            created=document.data_date,
+            attachments=document.attachments,
+            identifier=identifier.encode("ascii"),
+            max_pages=MAX_PAGES.get(template),
+        )
+    except PageLimitError as exc:
+        area = document.area
+        raise RenderError(
+            f"{area.name} ({area.code}): the {DOCUMENT_NAMES.get(template, template)} would have {exc.pages} "
+            f"pages, more than the {exc.limit} allowed, so it is not written; shorten long text in the data "
+            "(value notes, names) or in the layouts."
+        ) from None
     return pdf, [Problem("", "layouts", f"refused to fetch {url}", "warning") for url in log.blocked]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,11 +11,17 @@ from pathlib import Path
 import pikepdf
 from pikepdf.models.metadata import PdfMetadata
 
-from reportgen.core.errors import ReportgenError
+from reportgen.core.errors import InputFileError, ReportgenError
+from reportgen.core.readers import parse_json, read_capped
 
 FONT_FILE_KEYS = ("/FontFile", "/FontFile2", "/FontFile3")
 PDFUA_PART = "{http://www.aiim.org/pdfua/ns/id/}part"
 MAX_LISTED = 10
+#: The attachment in which every profile and brief records what it was made from.
+PROVENANCE_ATTACHMENT = "provenance.json"
+#: Limits when reading a PDF's provenance: the PDF, and the attachment once decompressed (it is about 500 bytes).
+MAX_PDF_BYTES = 256 * 1024 * 1024
+MAX_PROVENANCE_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -371,3 +379,58 @@ def _is_embedded(font: pikepdf.Object) -> bool:
     if not isinstance(descriptor, pikepdf.Dictionary):
         return False
     return any(key in descriptor for key in FONT_FILE_KEYS)
+
+
+def embedded_provenance(source: Path | bytes) -> dict[str, str] | None:
+    """The provenance record embedded in a reportgen PDF (its ``provenance.json`` attachment), or ``None``.
+
+    ``None`` when ``source`` (a path or the PDF's bytes) is not a readable PDF, has no such
+    attachment, or the attachment is not a flat JSON object of text of at most 64 KB. A path is
+    read as a regular file only (see :func:`reportgen.core.readers.read_capped`); decompression is
+    bounded, so a crafted attachment cannot fill memory.
+    """
+    try:
+        data = read_capped(source, MAX_PDF_BYTES) if isinstance(source, Path) else source
+    except InputFileError:
+        return None
+    if not data or not data.startswith(b"%PDF-"):
+        return None
+    try:
+        with pikepdf.open(io.BytesIO(data), attempt_recovery=False) as pdf:
+            raw = _attachment_text(pdf, PROVENANCE_ATTACHMENT)
+    except Exception:  # noqa: BLE001 - any failure to read a tampered PDF means "no provenance"
+        return None
+    if raw is None:
+        return None
+    try:
+        record = parse_json(raw, PROVENANCE_ATTACHMENT, max_depth=1)
+    except InputFileError:
+        return None
+    if not isinstance(record, dict) or not all(isinstance(value, str) for value in record.values()):
+        return None
+    return record
+
+
+def _attachment_text(pdf: pikepdf.Pdf, name: str) -> bytes | None:
+    """The decompressed bytes of the attachment ``name`` (uncompressed or Flate only), at most the limit."""
+    spec = pdf.attachments.get(name)
+    if spec is None:
+        return None
+    files = spec.obj.get("/EF")
+    stream = files.get("/F") if isinstance(files, pikepdf.Dictionary) else None
+    if not isinstance(stream, pikepdf.Stream) or "/DecodeParms" in stream:
+        return None
+    raw = stream.read_raw_bytes()
+    if len(raw) > MAX_PROVENANCE_BYTES:
+        return None
+    filters = stream.get("/Filter")
+    if filters is None:
+        return bytes(raw)
+    if filters != pikepdf.Name.FlateDecode:
+        return None
+    inflater = zlib.decompressobj()
+    try:
+        text = inflater.decompress(raw, MAX_PROVENANCE_BYTES + 1)
+    except zlib.error:
+        return None
+    return text if len(text) <= MAX_PROVENANCE_BYTES else None

@@ -36,6 +36,18 @@ MAX_POWER_BITS = 100_000
 MAX_REPEAT = 1_000_000
 
 
+class PageLimitError(RenderError):
+    """A document laid out on more pages than allowed (its PDF is not written)."""
+
+    def __init__(self, pages: int, limit: int) -> None:
+        super().__init__(f"the document has {pages} pages, more than the {limit} allowed")
+        self.pages = pages
+        self.limit = limit
+
+    def __reduce__(self) -> tuple[type[PageLimitError], tuple[int, int]]:  # raised in worker processes
+        return PageLimitError, (self.pages, self.limit)
+
+
 @dataclass(frozen=True)
 class PdfAttachment:
     """A file embedded in the PDF (data behind the profile, provenance)."""
@@ -421,11 +433,14 @@ def html_to_pdf(
     identifier: bytes | None = None,
     engine: PdfEngine | None = None,
     timings: dict[str, float] | None = None,
+    max_pages: int | None = None,
 ) -> tuple[bytes, RenderLog]:
     """Render HTML to PDF/UA-1 bytes. Only layouts files and ``data:`` URIs can be read.
 
     ``engine`` defaults to this process's engine for ``search_path``; ``timings``, when given,
-    receives the seconds spent on layout (``"layout"``) and on writing the PDF (``"pdf"``).
+    receives the seconds spent on layout (``"layout"``) and on writing the PDF (``"pdf"``). A
+    document laid out on more than ``max_pages`` pages raises :class:`PageLimitError` before its
+    PDF is written.
     """
     engine = engine or pdf_engine(search_path)
     log = RenderLog()
@@ -441,7 +456,9 @@ def html_to_pdf(
     logger = logging.getLogger("weasyprint")
     logger.addHandler(handler)
     try:
-        pdf = _layout_and_write(html, search_path, fetcher, engine, options, timings)
+        pdf = _layout_and_write(html, search_path, fetcher, engine, options, timings, max_pages)
+    except PageLimitError:
+        raise
     except Exception as exc:  # WeasyPrint raises many kinds; report them as one user-facing error.
         raise RenderError(f"PDF rendering failed: {type(exc).__name__}: {exc}") from exc
     finally:
@@ -474,12 +491,15 @@ def _layout_and_write(
     engine: PdfEngine,
     options: dict[str, Any],
     timings: dict[str, float] | None,
+    max_pages: int | None = None,
 ) -> bytes:
     import weasyprint
 
     start = time.perf_counter()
     source = weasyprint.HTML(string=html, base_url=str(search_path[0]), url_fetcher=fetcher)
     document = source.render(font_config=engine.font_config, **options)
+    if max_pages is not None and len(document.pages) > max_pages:
+        raise PageLimitError(len(document.pages), max_pages)
     laid_out = time.perf_counter()
     pdf = document.write_pdf(**options)
     if timings is not None:

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from reportgen.core.errors import Problem
+from reportgen.core.files import EditionLock, sweep_edition
 from reportgen.core.geography import Area
 from reportgen.core.memory import rare_collections
 from reportgen.core.options import BuildOptions
@@ -29,7 +30,9 @@ def build_profile(area_text: str, data_paths: DataPaths, options: BuildOptions) 
     """Build one authority's profile: data -> statistics -> charts -> HTML -> PDF, written atomically.
 
     The output files are reserved (folder created, temporary files opened) before rendering, so an
-    unwritable output fails at once; temporary files are removed on every failure.
+    unwritable output fails at once; temporary files are removed on every failure. Like the
+    national run, the build holds the edition folder's lock while it writes there, and its
+    temporary files are in the edition's work folder, never in the edition folder.
     """
     preload_engine()  # WeasyPrint imports in the background while the data load
     with rare_collections():
@@ -38,8 +41,11 @@ def build_profile(area_text: str, data_paths: DataPaths, options: BuildOptions) 
         check_area(prepared, area)
         names = output_names(prepared.edition, area)
         wanted = [names.profile, names.brief] if options.brief else [names.profile]
-        with reserve_area(options.out_dir / prepared.edition, wanted, options.out_dir) as reservation:
-            built = render_area(prepared, area)
-            paths = reservation.commit(built.files)
+        folder = options.out_dir / prepared.edition
+        with EditionLock(folder) as lock:
+            sweep_edition(folder)
+            with reserve_area(folder, wanted, options.out_dir, lock.work) as reservation:
+                built = render_area(prepared, area)
+                paths = reservation.commit(built.files)
     warnings = tuple(dict.fromkeys((*prepared.warnings, *built.warnings)))
     return BuildResult(paths[names.profile], area, warnings, paths.get(names.brief))

@@ -11,7 +11,9 @@ import csv
 import hashlib
 import io
 import json
+import os
 import re
+import stat
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,13 +21,17 @@ from typing import Any, TypedDict
 
 import pandas as pd
 
-from reportgen.core.errors import ReportgenError
-from reportgen.core.files import neutralise_text
+from reportgen.core.errors import InputFileError, ReportgenError, printable
+from reportgen.core.files import edition_problem, neutralise_text
 from reportgen.core.periods import period_sort_key
+from reportgen.core.readers import open_regular
 from reportgen.core.specs import IndicatorSpec
+from reportgen.publish.manifest import SPECS_FILE as SPECS_FILE
+from reportgen.publish.manifest import read_run_record, read_specs_digest
 
 BENCHMARK_FILE = "benchmark.csv"
-SPECS_FILE = "specs.json"
+#: Size limit of an earlier edition's benchmark.csv (a national edition of 27 indicators is about 9 MB).
+MAX_BENCHMARK_BYTES = 256 * 1024 * 1024
 #: Spec keys whose change revises an indicator's definition.
 DEFINITION_KEYS = (
     "fingertips_id", "name", "definition", "unit", "value_type", "multiplier", "polarity", "comparison", "sex", "age",
@@ -90,35 +96,68 @@ def specs_json_bytes(specs: list[IndicatorSpec]) -> bytes:
 
 def edition_sort_key(name: str) -> tuple:
     """Natural order of edition labels: 2023 < 2024 < 2024-revised < 2025."""
-    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", name) if part)
+    return tuple(
+        (0, int(part), "") if part.isascii() and part.isdigit() else (1, 0, part)
+        for part in re.split(r"(\d+)", name)
+        if part
+    )
 
 
 def find_previous(out_dir: Path, edition: str, explicit: Path | None) -> Path | None:
-    """The previous edition's folder: ``explicit``, else the latest earlier folder with a benchmark table."""
+    """The previous edition's folder: ``explicit``, else the latest earlier folder with a benchmark table.
+
+    Only folders (not links) named as edition labels count, and their ``benchmark.csv`` must be a
+    regular file (not a link, FIFO or folder).
+    """
     if explicit is not None:
-        if not (explicit / BENCHMARK_FILE).is_file():
+        if not _is_regular(explicit / BENCHMARK_FILE):
             raise ReportgenError(
-                f"--previous {explicit}: no {BENCHMARK_FILE} there. Give an edition folder written by "
-                "'reportgen build --all' (for example output/2023)."
+                f"--previous {explicit}: no {BENCHMARK_FILE} there (or it is not a regular file). Give an edition "
+                "folder written by 'reportgen build --all' (for example output/2023)."
             )
         return explicit
     if not out_dir.is_dir():
         return None
     earlier = [
         d for d in out_dir.iterdir()
-        if d.is_dir() and d.name != edition and (d / BENCHMARK_FILE).is_file()
-        and edition_sort_key(d.name) < edition_sort_key(edition)
+        if d.name != edition and edition_problem(d.name) is None and _is_folder(d)
+        and _is_regular(d / BENCHMARK_FILE) and edition_sort_key(d.name) < edition_sort_key(edition)
     ]  # fmt: skip
     return max(earlier, key=lambda d: edition_sort_key(d.name)) if earlier else None
 
 
-def read_benchmark_csv(source: Path | bytes, label: str) -> pd.DataFrame:
-    """An edition's benchmark table as text, checked for the columns the comparison needs."""
-    handle = io.BytesIO(source) if isinstance(source, bytes) else source
+def _is_regular(path: Path) -> bool:
     try:
-        frame = pd.read_csv(handle, dtype=str, keep_default_na=False, encoding="utf-8")
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
+def _is_folder(path: Path) -> bool:
+    try:
+        return stat.S_ISDIR(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
+def read_benchmark_csv(source: Path | bytes, label: str) -> pd.DataFrame:
+    """An edition's benchmark table as text (the columns the comparison needs), checked for those columns.
+
+    A path is read only if it is a regular file (not a link or FIFO) of at most ``MAX_BENCHMARK_BYTES``.
+    """
+    try:
+        handle = io.BytesIO(source) if isinstance(source, bytes) else open_regular(source, MAX_BENCHMARK_BYTES)
+    except InputFileError as exc:
+        raise ReportgenError(f"{exc.message.rstrip('.')}; {_PREVIOUS_ADVICE}") from None
+    if handle is None:
+        raise ReportgenError(f"{label}: missing; {_PREVIOUS_ADVICE}")
+    try:
+        with handle:
+            frame = pd.read_csv(
+                handle, dtype=str, keep_default_na=False, encoding="utf-8", usecols=lambda c: c in NEEDED_COLUMNS
+            )
     except (OSError, ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
-        raise ReportgenError(f"{label}: not a readable benchmark table ({exc}).") from None
+        raise ReportgenError(f"{label}: not a readable benchmark table ({_one_line(exc)}).") from None
     missing = [c for c in NEEDED_COLUMNS if c not in frame.columns]
     if missing:
         raise ReportgenError(
@@ -127,14 +166,40 @@ def read_benchmark_csv(source: Path | bytes, label: str) -> pd.DataFrame:
     return frame
 
 
-def read_previous_specs(folder: Path) -> dict[str, dict]:
-    """The previous edition's specs digest (empty when the file is absent or unreadable)."""
-    path = folder / SPECS_FILE
+_PREVIOUS_ADVICE = "repair the earlier edition, or choose another with --previous."
+
+
+def _one_line(exc: Exception) -> str:
+    text = printable(str(exc))
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def read_previous_specs(folder: Path) -> dict[str, dict[str, Any]]:
+    """The previous edition's specs digest (empty when it has no specs.json); unusable is a one-line error."""
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return {k: v for k, v in raw.items() if isinstance(v, dict)} if isinstance(raw, dict) else {}
+        return read_specs_digest(folder)
+    except InputFileError as exc:
+        raise ReportgenError(f"{exc.message.rstrip('.')}; {_PREVIOUS_ADVICE}") from None
+
+
+def previous_label(folder: Path) -> str:
+    """The previous edition's label: the ``edition`` of its run.json, else its folder name; a valid edition slug.
+
+    A label that is not an edition label (say ``<script>`` and 20,000 more characters) never reaches a
+    profile: it is a one-line error.
+    """
+    try:
+        record = read_run_record(folder)
+    except InputFileError as exc:
+        raise ReportgenError(f"{exc.message.rstrip('.')}; {_PREVIOUS_ADVICE}") from None
+    if record is not None:
+        return record.edition
+    if edition_problem(folder.name) is not None:
+        raise ReportgenError(
+            f"--previous {folder}: it has no run.json and its folder name is not an edition label, so the profiles "
+            "cannot name it; give the folder an edition name (such as 2023) or add the run.json written with it."
+        )
+    return folder.name
 
 
 def latest_rows(frame: pd.DataFrame) -> dict[tuple[str, str], dict[str, str]]:

@@ -10,49 +10,61 @@ whole files, and a rerun rebuilds only the areas whose inputs changed.
 from __future__ import annotations
 
 import dataclasses
-import fcntl
 import gc
-import hashlib
-import json
+import io
 import multiprocessing
 import os
 import resource
-import shutil
+import signal
 import socket
+import stat
+import struct
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from types import FrameType
+from typing import Any
 
 import pandas as pd
 
 from reportgen import __version__
 from reportgen.core.assets import default_layouts_dir
-from reportgen.core.errors import ReportgenError
+from reportgen.core.errors import InputFileError, ReportgenError, printable
+from reportgen.core.files import LEGACY_LOCK, EditionLock, sweep_edition
 from reportgen.core.geography import Area, load_geography
 from reportgen.core.memory import release_memory
 from reportgen.core.options import BuildOptions
 from reportgen.core.periods import period_sort_key
+from reportgen.core.readers import read_capped
 from reportgen.document.inputs import Prepared
 from reportgen.document.provenance import area_provenances
 from reportgen.document.render import layout_search_path
 from reportgen.publish import changes as ch
+from reportgen.publish import manifest as mf
 from reportgen.publish import site
 from reportgen.publish.area import render_area
 from reportgen.publish.prepare import DataPaths, check_area, prepare, resolve_area
 from reportgen.publish.tables import benchmark_bytes
+from reportgen.publish.verify import verify_edition
 from reportgen.publish.write import write_area, write_file, write_json, write_zip
 from reportgen.sources.data import INDICATOR_ID, PERIOD, IndicatorData
 from reportgen.stats.fingerprint import dependency_rows
 
-MANIFEST_FILE = "manifest.json"
-RUN_FILE = "run.json"
-LOCK_FILE = ".run.lock"
+MANIFEST_FILE = mf.MANIFEST_FILE
+RUN_FILE = mf.RUN_FILE
+LOCK_FILE = LEGACY_LOCK  # earlier versions' lock in the edition folder; the lock is now in the work folder
 #: A worker process is replaced after this many areas, which caps its memory.
 MAX_TASKS_PER_CHILD = 10
+#: Seconds one area may take in a worker before it fails (``build --area-time-limit``).
+DEFAULT_AREA_TIME_LIMIT = 300.0
+#: Seconds to connect to a Dask scheduler and receive its handshake, and again for the client to connect.
+SCHEDULER_TIMEOUT = 10.0
+#: A Dask scheduler's handshake is a few hundred bytes; a longer announced length is not Dask.
+MAX_HANDSHAKE_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -68,10 +80,13 @@ class Selection:
 class RunSettings:
     """Options of a national run besides the per-profile BuildOptions."""
 
-    jobs: int = 1
+    jobs: int | None = 1  # None: one per CPU; always capped (see cap_jobs)
     force: bool = False
     previous: Path | None = None
     scheduler: str | None = None
+    jobs_max: int | None = None  # allow --jobs above the number of CPUs, up to this
+    area_time_limit: float | None = DEFAULT_AREA_TIME_LIMIT  # seconds per area (None: no limit)
+    verify: bool = True  # check the published-folder invariant at the end (reportgen.publish.verify)
 
 
 @dataclass(frozen=True)
@@ -109,6 +124,7 @@ class RunReport:
     seconds: float = 0.0
     names: dict[str, str] = field(default_factory=dict)
     worker_peak_rss_mib: float = 0.0
+    problems: list[str] = field(default_factory=list)  # where the folder breaks the published-folder invariant
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -124,7 +140,8 @@ class RunReport:
             "warnings": self.warnings,
             "seconds": round(self.seconds, 1),
             "worker_peak_rss_mib": round(self.worker_peak_rss_mib) or None,
-            "status": "failed" if self.failed else "ok",
+            "verify_problems": self.problems,
+            "status": "failed" if self.failed or self.problems else "ok",
         }
 
     def summary(self) -> str:
@@ -135,6 +152,7 @@ class RunReport:
         if self.unchanged and not self.built and not self.failed:
             lines.append("Nothing to rebuild: every profile is up to date (use --force to rebuild all).")
         lines += [f"FAILED {code} {self.names.get(code, '')}: {reason}" for code, reason in self.failed.items()]
+        lines += [f"VERIFY FAILED {problem}" for problem in self.problems]
         lines += [f"warning: {w}" for w in self.warnings[:20]]
         if len(self.warnings) > 20:
             lines.append(f"... and {len(self.warnings) - 20} more warning(s) in {self.folder / RUN_FILE}")
@@ -193,10 +211,58 @@ def build_area(job: Job, area: Area) -> AreaResult:
     return AreaResult(area.code, built.files, warnings, seconds=time.perf_counter() - start)
 
 
-def _build_in_worker(area: Area) -> AreaResult:
+class AreaTimeLimit(ReportgenError):
+    """An area took longer than the per-area time limit."""
+
+
+def _over_time(limit: float) -> Callable[[int, FrameType | None], None]:
+    def handler(signum: int, frame: FrameType | None) -> None:
+        raise AreaTimeLimit(
+            f"it took longer than the time limit of {limit:g} s per area and was stopped "
+            "(raise it with --area-time-limit SECONDS)"
+        )
+
+    return handler
+
+
+class _time_limit:  # noqa: N801 - used as a context manager, like contextlib's
+    """Raise :class:`AreaTimeLimit` in this (main) thread when the block runs longer than ``seconds``.
+
+    Uses SIGALRM (a real-time timer), so it applies only in a process's main thread, as in a pool's
+    worker; elsewhere, or with ``seconds`` None, it does nothing. The previous handler is restored.
+    """
+
+    def __init__(self, seconds: float | None) -> None:
+        self.seconds = seconds
+        self.previous: Any = None
+        self.active = bool(seconds) and threading.current_thread() is threading.main_thread()
+
+    def __enter__(self) -> None:
+        if self.active:
+            assert self.seconds is not None
+            self.previous = signal.signal(signal.SIGALRM, _over_time(self.seconds))
+            signal.setitimer(signal.ITIMER_REAL, self.seconds)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.active:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, signal.SIG_DFL if self.previous is None else self.previous)
+
+
+def _build_limited(job: Job, area: Area, time_limit: float | None) -> AreaResult:
+    """:func:`build_area` within the per-area time limit; over it, the area fails with a clear message."""
+    start = time.perf_counter()
+    try:
+        with _time_limit(time_limit):
+            return build_area(job, area)
+    except AreaTimeLimit as exc:  # the alarm rang just after build_area returned, or in its except
+        return AreaResult(area.code, error=exc.message, seconds=time.perf_counter() - start)
+
+
+def _build_in_worker(area: Area, time_limit: float | None = None) -> AreaResult:
     assert _WORKER_JOB is not None, "worker started without its job"
     try:
-        result = build_area(_WORKER_JOB, area)
+        result = _build_limited(_WORKER_JOB, area, time_limit)
     finally:
         release_memory()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
@@ -216,30 +282,32 @@ def build_area_remote(area: Area, job: Job) -> AreaResult:
 OnResult = Callable[[AreaResult], None]
 
 
-def run_local(job: Job, areas: list[Area], jobs: int, on_result: OnResult) -> None:
+def run_local(job: Job, areas: list[Area], jobs: int, on_result: OnResult, time_limit: float | None = None) -> None:
     """Build areas in ``jobs`` worker processes (in this process when one job or one area).
 
     Workers are recycled to cap their memory: each pool builds at most ``MAX_TASKS_PER_CHILD``
     areas per worker and is then replaced by a fresh one. (The executor's own
     ``max_tasks_per_child`` left a national run waiting forever on Python 3.11 once its workers retired.)
+    An area that takes longer than ``time_limit`` seconds fails and the others go on.
     """
     if jobs <= 1 or len(areas) <= 1:
         for area in areas:
-            result = build_area(job, area)
+            result = _build_limited(job, area, time_limit)
             release_memory()  # documents are built with rare collections: free each area's cycles
             on_result(result)
         return
+    jobs = min(jobs, len(areas))
     batch_size = jobs * MAX_TASKS_PER_CHILD
     for start in range(0, len(areas), batch_size):
-        _run_pool(job, areas[start : start + batch_size], jobs, on_result)
+        _run_pool(job, areas[start : start + batch_size], jobs, on_result, time_limit)
 
 
-def _run_pool(job: Job, areas: list[Area], jobs: int, on_result: OnResult) -> None:
+def _run_pool(job: Job, areas: list[Area], jobs: int, on_result: OnResult, time_limit: float | None = None) -> None:
     context = multiprocessing.get_context("spawn")
     workers = min(jobs, len(areas))
     initargs = (job_for(job, areas),)
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=initargs) as pool:
-        futures = {pool.submit(_build_in_worker, area): area for area in areas}
+        futures = {pool.submit(_build_in_worker, area, time_limit): area for area in areas}
         for future in as_completed(futures):
             on_result(_result_of(future, futures[future]))
 
@@ -254,97 +322,136 @@ def _result_of(future: Future[AreaResult], area: Area) -> AreaResult:
 
 
 def run_dask(job: Job, areas: list[Area], scheduler: str, on_result: OnResult) -> None:
-    """Send the same per-area tasks to a Dask distributed cluster; this process writes the files."""
+    """Send the same per-area tasks to a Dask distributed cluster; this process writes the files.
+
+    Connecting is bounded: :func:`_check_reachable` must receive a Dask handshake within
+    :data:`SCHEDULER_TIMEOUT` seconds, and the client must then connect within 1.5 times that.
+    Whatever answers otherwise (nothing, an HTTP server, garbage) is a one-line error.
+    """
     try:
         from distributed import Client
         from distributed import as_completed as dask_completed
     except ImportError:
         raise ReportgenError("--scheduler needs Dask: pip install 'dask[distributed]'.") from None
-    try:
-        _check_reachable(scheduler)
-        client = Client(scheduler, timeout="20s")
-    except (OSError, TimeoutError) as exc:
-        raise ReportgenError(
-            f"--scheduler {scheduler}: cannot connect ({exc}). Start it with 'dask scheduler' and check the address."
-        ) from None
+    _check_reachable(scheduler)
+    client = _connect(Client, scheduler)
     with client:
         shared = client.scatter(job_for(job, areas), broadcast=True)
         futures = client.map(build_area_remote, areas, job=shared, pure=False)
         by_key = {f.key: a for f, a in zip(futures, areas, strict=True)}
         for future in dask_completed(futures):
             try:
-                on_result(future.result())
+                result = future.result()
             except Exception as exc:  # noqa: BLE001 - a lost worker fails only its areas
-                on_result(AreaResult(by_key[future.key].code, error=f"{type(exc).__name__}: {exc}"))
+                result = AreaResult(by_key[future.key].code, error=f"{type(exc).__name__}: {exc}")
+            on_result(result)
 
 
-def _check_reachable(scheduler: str) -> None:
-    """Fail at once when nothing listens at tcp://HOST:PORT (Dask would retry until its timeout)."""
+def _connect(client_class: Any, scheduler: str) -> Any:
+    """``Client(scheduler)`` within a deadline, in a helper thread; any failure is a one-line error."""
+    outcome: dict[str, Any] = {}
+
+    def connect() -> None:
+        try:
+            outcome["client"] = client_class(scheduler, timeout=SCHEDULER_TIMEOUT)
+        except BaseException as exc:  # noqa: BLE001 - reported below, in the caller's thread
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=connect, name="reportgen-dask-connect", daemon=True)
+    thread.start()
+    limit = SCHEDULER_TIMEOUT * 1.5  # Dask's own timeout, and time to give up on it
+    thread.join(limit)
+    if thread.is_alive():
+        raise _scheduler_error(scheduler, f"the client did not connect within {limit:g} s")
+    error = outcome.get("error")
+    if error is not None:  # OSError, TimeoutError, ValueError, MemoryError, ...: one line, never a traceback
+        raise _scheduler_error(scheduler, f"cannot connect ({type(error).__name__}: {printable(str(error)[:200])})")
+    return outcome["client"]
+
+
+def _scheduler_error(scheduler: str, reason: str) -> ReportgenError:
+    return ReportgenError(
+        f"--scheduler {scheduler}: {reason}. Start it with 'dask scheduler' and check the address and port."
+    )
+
+
+def _check_reachable(scheduler: str, timeout: float | None = None) -> None:
+    """Fail within ``timeout`` seconds (:data:`SCHEDULER_TIMEOUT`) unless a Dask scheduler answers at
+    tcp://HOST:PORT.
+
+    A Dask scheduler sends its handshake as soon as it accepts a connection: an 8-byte length, then
+    that many bytes holding a frame count and the frames' lengths. This reads at most
+    :data:`MAX_HANDSHAKE_BYTES` of it and checks that shape, so nothing listening, a listener that
+    says nothing, an HTTP server (which waits for a request) or a port sending garbage is a one-line
+    error, never a hang or a huge allocation (Dask itself would trust the announced length).
+    """
+    timeout = SCHEDULER_TIMEOUT if timeout is None else timeout
     host, _, port = scheduler.removeprefix("tcp://").rpartition(":")
-    socket.create_connection((host.strip("[]"), int(port)), timeout=10).close()
+    deadline = time.monotonic() + timeout
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout) as conn:
+            head = _receive(conn, 8, deadline)
+            (size,) = struct.unpack("Q", head)
+            if not 16 <= size <= MAX_HANDSHAKE_BYTES:
+                raise _not_dask(scheduler)
+            body = _receive(conn, size, deadline)
+    except TimeoutError:
+        raise _scheduler_error(
+            scheduler, f"no Dask handshake within {timeout:g} s (is a Dask scheduler listening there?)"
+        ) from None
+    except (OSError, ValueError, OverflowError) as exc:
+        raise _scheduler_error(scheduler, f"cannot connect ({exc})") from None
+    (frames,) = struct.unpack_from("Q", body)
+    header = 8 + 8 * frames
+    if not 1 <= frames <= 64 or header > size or header + sum(struct.unpack_from(f"{frames}Q", body, 8)) < size:
+        raise _not_dask(scheduler)
+
+
+def _receive(conn: socket.socket, count: int, deadline: float) -> bytes:
+    """Exactly ``count`` bytes from ``conn`` before ``deadline`` (TimeoutError after it)."""
+    chunks, got = [], 0
+    while got < count:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError
+        conn.settimeout(left)
+        chunk = conn.recv(min(count - got, 65536))
+        if not chunk:
+            raise ConnectionError("the connection was closed before Dask's handshake was complete")
+        chunks.append(chunk)
+        got += len(chunk)
+    return b"".join(chunks)
+
+
+def _not_dask(scheduler: str) -> ReportgenError:
+    return _scheduler_error(scheduler, "what answers there is not a Dask scheduler (its reply is not Dask's handshake)")
 
 
 # --------------------------------------------------------------------------- manifest and files
 
 
-def sha256_of(path: Path) -> str | None:
-    try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError:
-        return None
-
-
 def read_manifest(folder: Path) -> dict[str, Any]:
-    """The edition's manifest, or an empty one when absent or unreadable (everything then rebuilds)."""
-    try:
-        raw = json.loads((folder / MANIFEST_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {"areas": {}}
-    return raw if isinstance(raw, dict) and isinstance(raw.get("areas"), dict) else {"areas": {}}
+    """The edition's manifest, validated (:func:`reportgen.publish.manifest.read_manifest`); empty when
+    absent or corrupt (everything then rebuilds, and nothing it lists is read, zipped or linked)."""
+    return mf.read_manifest(folder).manifest.as_dict()
 
 
-def is_up_to_date(folder: Path, entry: Mapping[str, Any] | None, digest: str) -> bool:
-    """The recorded hash matches and every recorded file is there with its recorded SHA-256."""
-    if not entry or entry.get("inputs_sha256") != digest or not entry.get("files"):
-        return False
-    return all(sha256_of(folder / name) == sha for name, sha in entry["files"].items())
+def _current_manifest(folder: Path, report: RunReport) -> dict[str, Any]:
+    """The manifest the run starts from; a corrupt one is a warning and is replaced by an empty one at once."""
+    loaded = mf.read_manifest(folder)
+    manifest = loaded.manifest.as_dict()
+    if loaded.problem is not None:
+        report.warnings.append(printable(loaded.problem))
+        write_json(folder / MANIFEST_FILE, manifest)
+    return manifest
 
 
 def sweep_stale_temporaries(folder: Path) -> int:
-    """Remove ``.*.tmp`` files and folders left by an interrupted run; return how many."""
-    if not folder.is_dir():
-        return 0
-    stale = [p for p in folder.iterdir() if p.name.startswith(".") and p.name.endswith(".tmp")]
-    for path in stale:
-        if path.is_dir() and not path.is_symlink():
-            shutil.rmtree(path, ignore_errors=True)
-        else:
-            path.unlink(missing_ok=True)
-    return len(stale)
-
-
-class EditionLock:
-    """Only one run writes to an edition folder at a time (the lock goes with the process)."""
-
-    def __init__(self, folder: Path) -> None:
-        self.path = folder / LOCK_FILE
-        self.handle: IO[bytes] | None = None
-
-    def __enter__(self) -> EditionLock:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.handle = open(self.path, "ab")  # noqa: SIM115 - held for the whole run
-        try:
-            fcntl.flock(self.handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            self.handle.close()
-            raise ReportgenError(
-                f"Another reportgen run is writing to {self.path.parent}; wait for it to finish."
-            ) from None
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        assert self.handle is not None
-        self.handle.close()
+    """Remove reportgen's own temporary files whose process no longer runs (exact name
+    ``.reportgen-<name>.<pid>.<random>.tmp``, regular files only) from the edition's work folder and
+    the edition folder, and an earlier version's unused ``.run.lock``; return how many. Nothing
+    else is removed: not a user's ``.keep-me.tmp/``, not a live write's temporary file."""
+    return sweep_edition(folder)
 
 
 def duration(seconds: float) -> str:
@@ -378,11 +485,14 @@ def run_national(
     options: BuildOptions,
     settings: RunSettings,
     on_progress: OnProgress | None = None,
+    on_note: Callable[[str], None] | None = None,
 ) -> RunReport:
     """Build the selected authorities into ``<out>/<edition>/`` and write the edition's files.
 
     The inputs are prepared as for a single build (the same checks and warnings); each area is
-    built by :func:`reportgen.publish.area.render_area` with its brief and data CSV.
+    built by :func:`reportgen.publish.area.render_area` with its brief and data CSV. The run holds
+    the edition's lock; its temporary files are in the work folder beside the edition folder.
+    ``on_note`` is told of adjustments made to the settings (``--jobs`` capped).
     """
     start = time.perf_counter()
     prepared = prepare(data_paths, dataclasses.replace(options, brief=True, data_csv=True))
@@ -390,29 +500,45 @@ def run_national(
     folder = options.out_dir / prepared.edition
     with EditionLock(folder):
         sweep_stale_temporaries(folder)
-        report = _run_in_folder(folder, areas, prepared, settings, on_progress)
+        report = _run_in_folder(folder, areas, prepared, settings, on_progress, on_note)
         report.seconds = time.perf_counter() - start
         _write_edition_files(folder, report, prepared)
+        if settings.verify:
+            _verify(folder, report)
     return report
 
 
+def _verify(folder: Path, report: RunReport) -> None:
+    """Check the published-folder invariant (:func:`reportgen.publish.verify.verify_edition`); a violation
+    fails the run, and run.json records it."""
+    found = [str(problem) for problem in verify_edition(folder)]
+    report.problems += found
+    if found:
+        write_json(folder / RUN_FILE, report.as_json())
+
+
 def _run_in_folder(
-    folder: Path, areas: list[Area], prepared: Prepared, settings: RunSettings, on_progress: OnProgress | None
+    folder: Path,
+    areas: list[Area],
+    prepared: Prepared,
+    settings: RunSettings,
+    on_progress: OnProgress | None,
+    on_note: Callable[[str], None] | None = None,
 ) -> RunReport:
     edition = folder.name
     current_csv = benchmark_bytes(prepared.table, "csv")
-    previous_label, area_changes = _changes(folder, areas, prepared, settings, current_csv)
+    previous_label, area_changes, found = _changes(folder, areas, prepared, settings, current_csv)
     job = Job(prepared, area_changes)
     report = RunReport(
         edition, prepared.data_date.isoformat(), folder, previous_label, names={a.code: a.name for a in areas}
     )
     report.warnings += [str(w) for w in prepared.warnings]
-    manifest = read_manifest(folder)
+    manifest = _current_manifest(folder, report)
     areas = _checked(areas, prepared, report)
     todo = _plan(folder, areas, job, manifest, settings.force, report)
-    write_file(folder / ch.BENCHMARK_FILE, current_csv)
-    write_file(folder / ch.SPECS_FILE, ch.specs_json_bytes(prepared.specs))
-    _execute(folder, todo, job, manifest, settings, report, on_progress)
+    _execute(folder, todo, job, manifest, settings, report, on_progress, on_note)
+    _forget_damaged(folder, manifest, report)
+    _write_edition_tables(folder, prepared, manifest, report, found)
     report.warnings += _missing_value_warnings(prepared.table, areas)
     return report
 
@@ -433,25 +559,17 @@ def _checked(areas: list[Area], prepared: Prepared, report: RunReport) -> list[A
 
 def _changes(
     folder: Path, areas: list[Area], prepared: Prepared, settings: RunSettings, current_csv: bytes
-) -> tuple[str | None, dict[str, dict[str, Any] | None]]:
-    """The earlier edition's label and, per area, what has changed since it (changes.csv is written)."""
+) -> tuple[str | None, dict[str, dict[str, Any] | None], list[ch.Change] | None]:
+    """The earlier edition's label, per area what has changed since it, and every change (None for a
+    first edition: changes.csv is written at the end, from what is published)."""
     previous_dir = ch.find_previous(prepared.options.out_dir, folder.name, settings.previous)
     if previous_dir is None:
-        return None, ch.changes_by_area([], None, [a.code for a in areas])
-    label = _edition_label(previous_dir)
+        return None, ch.changes_by_area([], None, [a.code for a in areas]), None
+    label = ch.previous_label(previous_dir)
     previous = ch.read_benchmark_csv(previous_dir / ch.BENCHMARK_FILE, str(previous_dir / ch.BENCHMARK_FILE))
     current = ch.read_benchmark_csv(current_csv, "current benchmark table")
     found = ch.compare_editions(previous, current, ch.read_previous_specs(previous_dir), prepared.specs)
-    write_file(folder / "changes.csv", ch.changes_csv(found))
-    return label, ch.changes_by_area(found, label, [a.code for a in areas])
-
-
-def _edition_label(folder: Path) -> str:
-    try:
-        label = json.loads((folder / RUN_FILE).read_text(encoding="utf-8")).get("edition")
-    except (OSError, ValueError, AttributeError):
-        label = None
-    return label if isinstance(label, str) and label else folder.name
+    return label, ch.changes_by_area(found, label, [a.code for a in areas]), found
 
 
 def _plan(
@@ -462,7 +580,7 @@ def _plan(
     todo = []
     for area in areas:
         digest = records[area.code]["inputs_sha256"]
-        if not force and is_up_to_date(folder, manifest["areas"].get(area.code), digest):
+        if not force and mf.is_up_to_date(folder, area.code, manifest["areas"].get(area.code), digest):
             report.unchanged.append(area.code)
         else:
             todo.append((area, digest))
@@ -477,16 +595,24 @@ def _execute(
     settings: RunSettings,
     report: RunReport,
     on_progress: OnProgress | None,
+    on_note: Callable[[str], None] | None = None,
 ) -> None:
+    """Build the areas of ``todo`` and write each as its result comes. An area that fails to build
+    or to be written (a folder in the way of one of its files) fails alone; the others go on."""
     digests = {area.code: (area, digest) for area, digest in todo}
 
     def on_result(result: AreaResult) -> None:
         area, digest = digests[result.code]
         report.worker_peak_rss_mib = max(report.worker_peak_rss_mib, result.peak_rss_mib)
+        if not result.error:
+            try:
+                _record(folder, job.prepared.options.out_dir, manifest, area, digest, result.files)
+            except (ReportgenError, OSError) as exc:
+                message = exc.message if isinstance(exc, ReportgenError) else f"{type(exc).__name__}: {exc}"
+                result = dataclasses.replace(result, error=message.replace("\n", "; "))
         if result.error:
             report.failed[area.code] = result.error
         else:
-            _record(folder, job.prepared.options.out_dir, manifest, area, digest, result.files)
             report.built.append(area.code)
             report.warnings += [f"{area.code} {area.name}: {w}" for w in result.warnings]
         if on_progress is not None:
@@ -496,7 +622,10 @@ def _execute(
     if areas and settings.scheduler:
         run_dask(job, areas, settings.scheduler, on_result)
     elif areas:
-        run_local(job, areas, settings.jobs, on_result)
+        jobs, note = cap_jobs(settings.jobs, settings.jobs_max, len(areas))
+        if note and on_note is not None:
+            on_note(note)
+        run_local(job, areas, jobs, on_result, settings.area_time_limit)
     report.built.sort()
     report.unchanged.sort()
 
@@ -513,6 +642,113 @@ def _record(
         "files": write_area(folder, files, root),
     }
     write_json(folder / MANIFEST_FILE, manifest)
+
+
+def _forget_damaged(folder: Path, manifest: dict[str, Any], report: RunReport) -> None:
+    """A failed area keeps its published files when they are intact; when they are not (a file
+    replaced by a folder, or only some of its files written before a disk filled), its entry
+    leaves the manifest, so the page, the zip and the manifest list only what is published."""
+    dropped = []
+    for code in sorted(report.failed):
+        entry = manifest["areas"].get(code)
+        if entry is None:
+            continue
+        files, digest = entry.get("files") or {}, str(entry.get("inputs_sha256", ""))
+        if any(mf.listed_file_problem(folder, code, name, sha, digest) for name, sha in files.items()):
+            del manifest["areas"][code]
+            dropped.append(code)
+            report.warnings.append(
+                f"{code} {report.names.get(code, '')}: its published files are damaged and it could not be rebuilt, "
+                "so it is left out of the manifest, index.html and profiles.zip until a run builds it"
+            )
+    if dropped:
+        write_json(folder / MANIFEST_FILE, manifest)
+
+
+def _write_edition_tables(
+    folder: Path, prepared: Prepared, manifest: dict[str, Any], report: RunReport, found: list[ch.Change] | None
+) -> None:
+    """benchmark.csv, specs.json and changes.csv, describing exactly what is published.
+
+    The areas built or found up to date in this run are published from this run's inputs: their
+    rows (and England's and the regions') come from this run's table. Areas published by an earlier
+    run (failed now, or not selected) keep their rows from the edition's earlier files. When no area
+    of this run is published (every one failed), the files are left as they were.
+    """
+    current = set(report.built) | set(report.unchanged)
+    if not current:
+        return
+    earlier = set(manifest["areas"]) - current
+    write_file(folder / ch.BENCHMARK_FILE, _benchmark_table(folder, prepared.table, current, earlier, report))
+    write_file(folder / ch.SPECS_FILE, ch.specs_json_bytes(prepared.specs))
+    changes = [] if found is None else [c for c in found if c.area_code in current]
+    kept = _earlier_changes(folder / CHANGES_FILE, earlier, report) if earlier else []
+    if found is None and not kept:
+        _remove_stale(folder / CHANGES_FILE)  # a first edition: nothing published has changes
+        return
+    rows = sorted(changes + kept, key=lambda c: (c.area_code, c.indicator_id, c.what))
+    write_file(folder / CHANGES_FILE, ch.changes_csv(rows))
+
+
+CHANGES_FILE = "changes.csv"
+#: The largest benchmark.csv or changes.csv of the edition read back to keep earlier areas' rows.
+MAX_TABLE_BYTES = ch.MAX_BENCHMARK_BYTES
+
+
+def _benchmark_table(
+    folder: Path, table: pd.DataFrame, current: set[str], earlier: set[str], report: RunReport
+) -> bytes:
+    local = table["area_type"].isin(ch.LOCAL_TYPES)
+    payload = benchmark_bytes(table[~local | table["area_code"].isin(current)], "csv")
+    if not earlier:
+        return payload
+    path = folder / ch.BENCHMARK_FILE
+    old = _read_earlier(path, report, len(earlier))
+    if old is None:
+        return payload
+    if not {"area_code", "area_type"} <= set(old.columns):
+        report.warnings.append(f"{path}: not a benchmark table; the rows of {len(earlier)} earlier area(s) left out")
+        return payload
+    rows = old[old["area_type"].isin(ch.LOCAL_TYPES) & old["area_code"].isin(earlier)]
+    if rows.empty:
+        return payload
+    now = pd.read_csv(io.BytesIO(payload), dtype=str, keep_default_na=False)
+    merged = pd.concat([now, rows.reindex(columns=now.columns, fill_value="")], ignore_index=True)
+    return merged.to_csv(index=False, lineterminator="\n").encode("utf-8")
+
+
+def _earlier_changes(path: Path, earlier: set[str], report: RunReport) -> list[ch.Change]:
+    old = _read_earlier(path, report, len(earlier))
+    if old is None or old.empty:
+        return []
+    if not set(ch.CHANGES_COLUMNS) <= set(old.columns):
+        report.warnings.append(f"{path}: not a changes table; the rows of {len(earlier)} earlier area(s) are left out")
+        return []
+    kept = old[old["area_code"].isin(earlier)]
+    return [ch.Change(*row) for row in kept[list(ch.CHANGES_COLUMNS)].itertuples(index=False, name=None)]
+
+
+def _read_earlier(path: Path, report: RunReport, count: int) -> pd.DataFrame | None:
+    """One of the edition's own CSV files as text, read back safely; ``None`` (with a warning when it
+    exists but cannot be used) otherwise."""
+    try:
+        data = read_capped(path, MAX_TABLE_BYTES)
+        if data is None:
+            return None
+        return pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False, encoding="utf-8")
+    except (InputFileError, ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        reason = exc.message if isinstance(exc, ReportgenError) else f"{path}: not readable ({str(exc)[:100]})"
+        report.warnings.append(printable(f"{reason.rstrip('.')}; the rows of {count} earlier area(s) left out of it"))
+        return None
+
+
+def _remove_stale(path: Path) -> None:
+    """Remove one of the edition's own files (never a link or anything but a regular file)."""
+    try:
+        if stat.S_ISREG(os.lstat(path).st_mode):
+            path.unlink()
+    except OSError:
+        pass
 
 
 def _missing_value_warnings(table: pd.DataFrame, areas: Iterable[Area]) -> list[str]:
@@ -533,7 +769,10 @@ def _missing_value_warnings(table: pd.DataFrame, areas: Iterable[Area]) -> list[
 def _write_edition_files(folder: Path, report: RunReport, prepared: Prepared) -> None:
     """The download page, the zip of every PDF and the run report."""
     manifest = read_manifest(folder)
-    write_zip(folder / site.ZIP_FILE, folder, site.zip_members(manifest))
+    try:
+        write_zip(folder / site.ZIP_FILE, folder, site.zip_members(manifest))
+    except ReportgenError as exc:  # e.g. the disk is full: the page and the run report are still written
+        report.problems.append(f"{site.ZIP_FILE}: {exc}")
     search_path = layout_search_path(prepared.options.layouts_dir, default_layouts_dir())
     page = site.index_html(
         manifest, folder, report.edition, prepared.data_date, prepared.data.synthetic, search_path=search_path
@@ -543,4 +782,29 @@ def _write_edition_files(folder: Path, report: RunReport, prepared: Prepared) ->
 
 
 def default_jobs() -> int:
-    return os.cpu_count() or 1
+    """The number of CPUs this process may use."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def cap_jobs(requested: int | None, jobs_max: int | None, areas: int) -> tuple[int, str | None]:
+    """The worker processes to start for ``areas`` areas, and a note when ``requested`` was lowered.
+
+    At most the number of CPUs (or ``jobs_max`` when given: ``--jobs-max`` allows more) and never
+    more than the areas to build; ``requested`` None means one per CPU.
+    """
+    cpus = default_jobs()
+    limit = jobs_max if jobs_max is not None else cpus
+    jobs = min(requested or cpus, limit)
+    note = None
+    if requested is not None and requested > limit:
+        why = f"--jobs-max {jobs_max}" if jobs_max is not None else f"the {cpus} CPU(s) of this machine"
+        more = "" if jobs_max is not None else " (--jobs-max N allows more)"
+        note = f"--jobs {requested} is more than {why}: using {limit}{more}."
+    if areas and jobs > areas:
+        jobs = areas
+        if requested is not None and requested > areas:
+            note = f"--jobs {requested}: using {areas}, one per area to build."
+    return max(jobs, 1), note

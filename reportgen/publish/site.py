@@ -10,6 +10,8 @@ structure, styles and script are the layouts' ``site.html.j2`` and ``static/site
 from __future__ import annotations
 
 import functools
+import os
+import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -23,6 +25,7 @@ from reportgen.core.formatting import long_date
 from reportgen.document.render import layout_search_path, make_environment, render_html
 from reportgen.document.view import Wording, load_wording
 from reportgen.publish.changes import csv_bytes
+from reportgen.publish.manifest import is_output_name
 
 INDEX_FILE = "index.html"
 ZIP_FILE = "profiles.zip"
@@ -39,17 +42,22 @@ def data_csv_name(profile_name: str) -> str:
     return profile_name.removesuffix(".pdf") + "-data.csv"
 
 
-def area_files(entry: dict[str, Any]) -> tuple[str | None, str | None]:
-    """The profile and the brief (when present) among an area's recorded files."""
-    pdfs = sorted(name for name in entry.get("files", {}) if name.endswith(".pdf"))
+def area_files(entry: dict[str, Any], code: str | None = None) -> tuple[str | None, str | None]:
+    """The profile and the brief (when present) among an area's recorded files (its own output names only)."""
+    pdfs = sorted(name for name in entry.get("files", {}) if name.endswith(".pdf") and is_output_name(name, code))
     brief = next((n for n in pdfs if n.endswith(BRIEF_SUFFIX)), None)
     profile = next((n for n in pdfs if not n.endswith(BRIEF_SUFFIX)), None)
     return profile, brief
 
 
 def zip_members(manifest: dict[str, Any]) -> list[str]:
-    """The files profiles.zip holds: every recorded PDF, in name order."""
-    return sorted(n for entry in manifest["areas"].values() for n in entry.get("files", {}) if n.endswith(".pdf"))
+    """The files profiles.zip holds: every recorded PDF (one of its area's output names), in name order."""
+    return sorted(
+        name
+        for code, entry in manifest["areas"].items()
+        for name in entry.get("files", {})
+        if name.endswith(".pdf") and is_output_name(name, code)
+    )
 
 
 def size_text(n_bytes: int) -> str:
@@ -88,10 +96,26 @@ class RegionSection:
     areas: tuple[AreaEntry, ...]
 
 
-def _link(folder: Path, name: str | None, label: str, kind: str, area_name: str, wording: Wording) -> FileLink | None:
-    if not name or not (folder / name).is_file():
+def _regular_size(path: Path) -> int | None:
+    """The size of ``path`` if it is a regular file (a link is not followed), else ``None``."""
+    try:
+        info = os.lstat(path)
+    except OSError:
         return None
-    size = size_text((folder / name).stat().st_size)
+    return info.st_size if stat.S_ISREG(info.st_mode) else None
+
+
+def _link(
+    folder: Path, code: str, name: str | None, label: str, kind: str, area_name: str, wording: Wording
+) -> FileLink | None:
+    """A link to ``name`` only if it is one of the area's own output names (a plain relative name, never
+    ``javascript:`` or ``../``) and a regular file in the edition folder."""
+    if not name or not is_output_name(name, code):
+        return None
+    n_bytes = _regular_size(folder / name)
+    if n_bytes is None:
+        return None
+    size = size_text(n_bytes)
     return FileLink(
         href=name,
         label=wording.text("site", label),
@@ -102,11 +126,12 @@ def _link(folder: Path, name: str | None, label: str, kind: str, area_name: str,
 
 def _area_entry(folder: Path, code: str, entry: dict[str, Any], wording: Wording) -> AreaEntry:
     name = str(entry.get("area_name", code))
-    profile, brief = area_files(entry)
+    profile, brief = area_files(entry, code)
+    data = data_csv_name(profile) if profile else None
     links = (
-        _link(folder, profile, "profile_link", "pdf", name, wording),
-        _link(folder, brief, "brief_link", "pdf", name, wording),
-        _link(folder, data_csv_name(profile) if profile else None, "data_link", "csv", name, wording),
+        _link(folder, code, profile, "profile_link", "pdf", name, wording),
+        _link(folder, code, brief, "brief_link", "pdf", name, wording),
+        _link(folder, code, data if data in entry.get("files", {}) else None, "data_link", "csv", name, wording),
     )
     return AreaEntry(name, code, f"{name} {code}".casefold(), tuple(link for link in links if link is not None))
 

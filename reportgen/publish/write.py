@@ -1,8 +1,11 @@
 """Writing an area's files: the one place where built bytes reach the disk.
 
-Every file goes through a temporary file in the same folder and a rename (so a reader never sees
-a partial file) and must lie inside the output folder. A single build reserves its files before
-the slow rendering starts, so an unwritable output fails at once.
+Every file goes through a temporary file and a rename (so a reader never sees a partial file) and
+must lie inside the output folder. For an edition folder the temporary files are in its work
+folder beside it (``work``, :func:`reportgen.core.files.work_folder`), so the edition folder only
+ever holds published files, whenever the process dies. An area's files are all reserved before
+any is replaced, so an unwritable one (a folder in the way) changes none of them. A single build
+reserves its files before the slow rendering starts, so an unwritable output fails at once.
 """
 
 from __future__ import annotations
@@ -21,11 +24,11 @@ from reportgen.core.files import Reservation, reserve, write_atomic
 class AreaReservation:
     """Temporary files opened for an area's outputs; :meth:`commit` writes them, leaving removes the rest."""
 
-    def __init__(self, folder: Path, names: Iterable[str], root: Path) -> None:
+    def __init__(self, folder: Path, names: Iterable[str], root: Path, work: Path | None = None) -> None:
         self.reservations: dict[str, Reservation] = {}
         try:
             for name in names:
-                self.reservations[name] = reserve(folder / name, root)
+                self.reservations[name] = reserve(folder / name, root, work)
         except BaseException:
             self.discard()
             raise
@@ -47,31 +50,34 @@ class AreaReservation:
         self.discard()
 
 
-def reserve_area(folder: Path, names: Iterable[str], root: Path) -> AreaReservation:
-    """Check and open the temporary files of an area's outputs in ``folder`` (inside ``root``)."""
-    return AreaReservation(folder, names, root)
+def reserve_area(folder: Path, names: Iterable[str], root: Path, work: Path | None = None) -> AreaReservation:
+    """Open the temporary files (in ``work`` if given) of an area's outputs in ``folder``, inside ``root``."""
+    return AreaReservation(folder, names, root, work)
 
 
-def write_area(folder: Path, files: Mapping[str, bytes], root: Path) -> dict[str, str]:
-    """Write an area's files atomically into ``folder``; returns name -> SHA-256, in name order."""
-    written = {}
-    for name, payload in sorted(files.items()):
-        write_atomic(folder / name, payload, root)
-        written[name] = hashlib.sha256(payload).hexdigest()
-    return written
+def write_area(folder: Path, files: Mapping[str, bytes], root: Path, work: Path | None = None) -> dict[str, str]:
+    """Write an area's files atomically into ``folder``; returns name -> SHA-256, in name order.
+
+    Every file is reserved first: when one cannot be written (a folder of its name, no permission)
+    none of the area's files is replaced.
+    """
+    names = sorted(files)
+    with reserve_area(folder, names, root, work) as reservation:
+        reservation.commit(files)
+    return {name: hashlib.sha256(files[name]).hexdigest() for name in names}
 
 
-def write_file(path: Path, payload: bytes, root: Path | None = None) -> Path:
+def write_file(path: Path, payload: bytes, root: Path | None = None, work: Path | None = None) -> Path:
     """One file written atomically (inside ``root`` when given): an edition's page, tables and reports."""
-    return write_atomic(path, payload, root)
+    return write_atomic(path, payload, root, work)
 
 
-def write_json(path: Path, payload: Mapping[str, Any]) -> None:
+def write_json(path: Path, payload: Mapping[str, Any], work: Path | None = None) -> None:
     """``payload`` as indented, key-sorted JSON, written atomically."""
-    write_atomic(path, (json.dumps(payload, indent=1, sort_keys=True) + "\n").encode("utf-8"))
+    write_atomic(path, (json.dumps(payload, indent=1, sort_keys=True) + "\n").encode("utf-8"), work=work)
 
 
-def write_zip(target: Path, folder: Path, names: Iterable[str]) -> Path:
+def write_zip(target: Path, folder: Path, names: Iterable[str], work: Path | None = None) -> Path:
     """A zip of the named files of ``folder``, stored (PDFs do not compress), in the order given, with
     fixed timestamps and modes: the same files give the same bytes. Streamed, so a national
     edition's hundred megabytes are never in memory at once; missing files are left out."""
@@ -84,5 +90,5 @@ def write_zip(target: Path, folder: Path, names: Iterable[str]) -> Path:
                     info.create_system, info.external_attr = 3, 0o644 << 16
                     archive.writestr(info, (folder / name).read_bytes())
 
-    with reserve(target) as reservation:
+    with reserve(target, work=work) as reservation:
         return reservation.commit_from(fill)

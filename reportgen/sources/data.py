@@ -6,6 +6,7 @@ import csv
 import dataclasses
 import hashlib
 import html
+import itertools
 import math
 import os
 import re
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING, AnyStr, BinaryIO, TextIO
 import numpy as np
 import pandas as pd
 
-from reportgen.core.errors import DataError, Problem, errors_only
+from reportgen.core.errors import DataError, Problem, errors_only, escape_bidi
 from reportgen.core.geography import Geography
 from reportgen.core.periods import period_problem
 
@@ -141,9 +142,35 @@ CHUNK_ROWS = 50_000
 MAX_MAGNITUDE = 1e15
 #: Most problems collected per check before the rest are only counted.
 MAX_PROBLEMS = 1000
+#: Most characters kept of each free-text column (a value note of 190 KB would make a profile of
+#: hundreds of pages): longer text is cut to this length, ending with "…", and a warning names the
+#: file and lines. Fingertips' own text is far shorter (names under 300, notes under 400 characters).
+TEXT_LIMITS = {
+    INDICATOR_NAME: 500,
+    PARENT_NAME: 200,
+    AREA_NAME: 200,
+    AREA_TYPE: 200,
+    SEX: 100,
+    AGE: 100,
+    CATEGORY_TYPE: 200,
+    CATEGORY: 200,
+    VALUE_NOTE: 500,
+    RECENT_TREND: 200,
+    COMPARED_ENGLAND: 200,
+    COMPARED_PARENT: 200,
+    COMPARED_GOAL: 200,
+    NEW_DATA: 100,
+    PERIOD_RANGE: 100,
+}
+#: Identifiers are never cut (two cut ids could become one): a longer value is an error.
+MAX_ID_LENGTH = 100
+#: What an ``Indicator ID`` may be: a Fingertips indicator number, or a spec's id for local data.
+INDICATOR_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+ELLIPSIS = "\u2026"
+_SHORT = min(MAX_ID_LENGTH, *TEXT_LIMITS.values())  # ASCII text this short needs no check
 
 _BOM = "\ufeff"
-_THOUSANDS = re.compile(r"-?\d{1,3}(,\d{3})+(\.\d+)?")
+_THOUSANDS = re.compile(r"-?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]+)?")
 _NO_DATA = re.compile(r"(<[^>]*>\s*)*-?\s*(<[^>]*>\s*)*", re.S)
 _THOUSANDS_COLUMNS = (COUNT, DENOMINATOR)
 _LIMIT_COLUMNS = (LOWER_95, UPPER_95, LOWER_998, UPPER_998)
@@ -325,6 +352,11 @@ def _parse_lines(lines: Iterator[str], label: str, geography: Geography | None) 
     return IndicatorData(label, frame, tuple(p for p in problems if p.severity == "warning"), synthetic)
 
 
+def _plain_id(text: str) -> bool:
+    """An empty ``Indicator ID``, or one made of ASCII letters, digits, '_', '.' and '-'."""
+    return not text or INDICATOR_ID_PATTERN.fullmatch(text) is not None
+
+
 def column_letter(index: int) -> str:
     """Spreadsheet letter of a 0-based column position: 0 -> A, 26 -> AA."""
     letters = ""
@@ -347,10 +379,12 @@ class _Reader:
         self.text: dict[str, list[str]] = {}
         self.numbers: dict[str, list[np.ndarray]] = {}
         self.pooled: dict[str, dict[str, str]] = {}
+        self.changed: dict[tuple[str, str], list[int]] = {}  # (column, "cut"/"bidi") -> first 10 lines
+        self.changes: dict[tuple[str, str], int] = {}  # (column, "cut"/"bidi") -> texts changed
 
     def distinct(self, column: str) -> Iterable[str]:
-        """Every distinct value of a text column."""
-        return self.pooled.get(column, {}).keys()
+        """Every distinct value of a text column (as cleaned: cut to its limit, bidi controls escaped)."""
+        return self.pooled.get(column, {}).values()
 
     def read(self) -> tuple[pd.DataFrame, list[Problem]]:
         header = self._header()
@@ -372,7 +406,7 @@ class _Reader:
                 f"{self.label}: has a header but no data rows; export the indicator data again (Fingertips "
                 "'Download data')."
             )
-        return self._frame(), self.problems
+        return self._frame(), self.problems + self._change_warnings()
 
     def _header(self) -> list[str]:
         try:
@@ -449,8 +483,86 @@ class _Reader:
             if column in NUMERIC_COLUMNS:
                 self.numbers[column].append(self._numbers(column, cells, lines))
             else:
-                pool = self.pooled[column]
-                self.text[column].extend(map(pool.setdefault, cells, cells))
+                self.text[column].extend(self._texts(column, cells, lines))
+
+    def _texts(self, column: str, cells: list[str], lines: list[int]) -> list[str]:
+        """The chunk's cells of a text column, each distinct text stored once and checked once:
+        bidirectional controls escaped, free text cut to its limit, identifiers checked."""
+        pool = self.pooled[column]
+        before = len(pool)
+        values = list(map(pool.setdefault, cells, cells))
+        if len(pool) == before:
+            return values
+        first_line: dict[str, int] = {}
+        changed = False
+        for text in list(itertools.islice(pool, before, None)):
+            clean = self._clean(column, text, first_line, cells, lines)
+            if clean is not text:
+                pool[text] = clean
+                changed = True
+        return list(map(pool.__getitem__, cells)) if changed else values
+
+    def _clean(self, column: str, text: str, first_line: dict[str, int], cells: list[str], lines: list[int]) -> str:
+        """``text`` as stored: the same object when nothing changes; problems and changes recorded."""
+        if text.isascii() and len(text) <= _SHORT and (column != INDICATOR_ID or _plain_id(text)):
+            return text  # the usual case, decided without looking at each character
+        if not first_line:
+            first_line.update(zip(reversed(cells), reversed(lines), strict=True))
+        line = first_line[text]
+        clean = escape_bidi(text)
+        if clean != text:
+            self._changed(column, "bidi", line)
+        if column in TEXT_LIMITS:
+            limit = TEXT_LIMITS[column]
+            if len(clean) > limit:
+                clean = clean[: limit - 1].rstrip() + ELLIPSIS
+                self._changed(column, "cut", line)
+        elif len(clean) > MAX_ID_LENGTH:
+            self._add(
+                Problem(
+                    f"{self.label}:{line}",
+                    DISPLAY_NAME[column],
+                    f"is {len(clean):,} characters long; a code, id or period has at most {MAX_ID_LENGTH}: "
+                    "check the column holds what its header says",
+                )
+            )
+        elif column == INDICATOR_ID and not _plain_id(clean):
+            self._add(
+                Problem(
+                    f"{self.label}:{line}",
+                    DISPLAY_NAME[column],
+                    f"{clean!r} is not an indicator id; use the Fingertips indicator number (digits 0-9) or, "
+                    "for local data, the spec's id (letters, digits and '_')",
+                )
+            )
+        return text if clean == text else clean
+
+    def _changed(self, column: str, kind: str, line: int) -> None:
+        lines = self.changed.setdefault((column, kind), [])
+        if len(lines) < 10:
+            lines.append(line)
+        self.changes[column, kind] = self.changes.get((column, kind), 0) + 1
+
+    def _change_warnings(self) -> list[Problem]:
+        """One warning per column and kind of change (cut or bidi controls escaped), naming its lines."""
+        warnings = []
+        for (column, kind), lines in sorted(self.changed.items(), key=lambda item: item[1][0]):
+            count = self.changes[column, kind]
+            more = f" and {count - len(lines):,} more" if count > len(lines) else ""
+            where = f"line{'s' if count > 1 else ''} {', '.join(map(str, lines))}{more}"
+            if kind == "cut":
+                what = (
+                    f"{count:,} different text(s) longer than {TEXT_LIMITS[column]:,} characters (this column's "
+                    f"limit) are cut to that length, ending with '{ELLIPSIS}' ({where}); shorten them in the data "
+                    "to show them whole"
+                )
+            else:
+                what = (
+                    "bidirectional control characters (such as U+202E, which shows text reversed) are shown as "
+                    f"escapes such as \\u202e in {count:,} different text(s) ({where}); check where the data came from"
+                )
+            warnings.append(Problem(f"{self.label}:{lines[0]}", DISPLAY_NAME[column], what, "warning"))
+        return warnings
 
     def _numbers(self, column: str, cells: list[str], lines: list[int]) -> np.ndarray:
         parsed = np.array(pd.to_numeric(pd.Series(cells, dtype=object), errors="coerce"), dtype=float)
@@ -518,6 +630,8 @@ def parse_number(column: str, cell: str) -> tuple[float, str]:
     if column in _THOUSANDS_COLUMNS and _THOUSANDS.fullmatch(cell):
         return float(cell.replace(",", "")), ""
     try:
+        if not cell.isascii() or "_" in cell:  # float() reads "١٢", "１２" and "1_000"; a number has 0-9 only
+            raise ValueError(cell)
         number = float(cell)
     except ValueError:
         return np.nan, f"{cell!r} is not a number; use digits with a '.' decimal point, or leave it blank if missing"

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
+from reportgen.core.errors import escape_bidi
 from reportgen.core.specs import IndicatorSpec
 from reportgen.sources.data import (
     AGE,
@@ -61,7 +62,8 @@ def derived_rows(frame: pd.DataFrame, spec: IndicatorSpec) -> pd.DataFrame:
     if source.empty:
         return source
     out = complement(source, spec.multiplier)
-    return out.assign(**{INDICATOR_ID: spec.data_key, INDICATOR_NAME: spec.name, SEX: spec.sex, AGE: spec.age})
+    name = escape_bidi(spec.name)  # as the data's text is read: bidi controls escaped
+    return out.assign(**{INDICATOR_ID: spec.data_key, INDICATOR_NAME: name, SEX: spec.sex, AGE: spec.age})
 
 
 def derive_series(data: IndicatorData, specs: Sequence[IndicatorSpec]) -> IndicatorData:
