@@ -8,6 +8,7 @@ models; a manifest may list only reportgen's own output names. Any bytes give a 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -471,3 +472,25 @@ def test_a_previous_run_json_with_a_hostile_label_stops_the_run_with_one_line(ru
     (line,) = result.output.strip().splitlines()
     assert line.startswith("Error: ") and "not an edition label" in line and "<script>" not in line
     assert not list((tmp_path / "out").rglob("*.pdf"))
+
+
+def test_a_file_changed_after_it_was_checked_is_checked_again(tmp_path):
+    """Checks are remembered by the file's state (inode, size, times): a rewrite is seen."""
+    from reportgen.publish import manifest as mf
+
+    mf.forget_checks()
+    name = "E06000001-hartlepool-data.csv"
+    path = tmp_path / name
+    path.write_bytes(b"a,b\n1,2\n")
+    digest = hashlib.sha256(b"a,b\n1,2\n").hexdigest()
+    assert mf.listed_file_problem(tmp_path, "E06000001", name, digest, "x") is None
+    assert mf.listed_file_problem(tmp_path, "E06000001", name, digest, "x") is None  # remembered
+    os.replace(_written(tmp_path / "new", b"a,b\n9,9\n"), path)  # replaced, as a tamperer or a rebuild would
+    assert mf.listed_file_problem(tmp_path, "E06000001", name, digest, "x") == (
+        "does not have the SHA-256 the manifest lists"
+    )
+
+
+def _written(path, payload: bytes):
+    path.write_bytes(payload)
+    return path

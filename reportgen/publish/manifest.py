@@ -153,6 +153,19 @@ def _check_listed_files(folder: Path, manifest: Manifest) -> None:
                 raise InputFileError(f"{folder / MANIFEST_FILE}: lists {name}, which is not a regular file.")
 
 
+#: Files already checked in this process, by their state and what they were checked against: a
+#: national run checks every unchanged file when it plans and again when it verifies the folder.
+#: A file's state (device, inode, size, modification and change times) changes whenever it is
+#: written or replaced, so a file changed in between is checked again.
+_CHECKED: dict[tuple[object, ...], str | None] = {}
+MAX_CHECKED = 4096
+
+
+def forget_checks() -> None:
+    """Start a run with no remembered checks: files are remembered from its plan to its verification only."""
+    _CHECKED.clear()
+
+
 def listed_file_problem(folder: Path, area_code: str, name: str, sha256: str, inputs_sha256: str) -> str | None:
     """Why a file the manifest lists for ``area_code`` is not what was published, or ``None`` when it is.
 
@@ -161,6 +174,20 @@ def listed_file_problem(folder: Path, area_code: str, name: str, sha256: str, in
     """
     if not is_output_name(name, area_code):
         return f"is not an output name of {area_code}"
+    try:
+        info = os.lstat(folder / name)
+    except OSError:
+        return _check_listed_file(folder, area_code, name, sha256, inputs_sha256)
+    state = (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_mode)
+    key = (str(folder / name), state, area_code, sha256, inputs_sha256)
+    if key not in _CHECKED:
+        if len(_CHECKED) >= MAX_CHECKED:
+            _CHECKED.clear()
+        _CHECKED[key] = _check_listed_file(folder, area_code, name, sha256, inputs_sha256)
+    return _CHECKED[key]
+
+
+def _check_listed_file(folder: Path, area_code: str, name: str, sha256: str, inputs_sha256: str) -> str | None:
     try:
         data = read_capped(folder / name, MAX_OUTPUT_BYTES)
     except InputFileError as exc:

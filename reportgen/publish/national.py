@@ -495,6 +495,7 @@ def run_national(
     ``on_note`` is told of adjustments made to the settings (``--jobs`` capped).
     """
     start = time.perf_counter()
+    mf.forget_checks()  # files are remembered from this run's plan to its verification only
     prepared = prepare(data_paths, dataclasses.replace(options, brief=True, data_csv=True))
     areas = select_areas(selection, prepared.data)
     folder = options.out_dir / prepared.edition
