@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import shutil
 from pathlib import Path
 
@@ -44,3 +45,24 @@ def change_value(source: Path, target: Path, area_code: str, period: str, delta:
 def edition_files(folder: Path) -> dict[str, bytes]:
     """Every PDF and data CSV of an edition folder, by name."""
     return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.suffix in (".pdf", ".csv")}
+
+
+def build_small_edition(root: Path) -> Path:
+    """An edition folder of Hartlepool and Hull written by a real national run of the small inputs."""
+    from click.testing import CliRunner
+
+    from reportgen.cli import cli
+
+    specs, data = small_inputs(root / "inputs")
+    args = ["build", "--area", HARTLEPOOL, "--area", HULL, "--jobs", "1", "--specs", str(specs), "--data", str(data)]
+    result = CliRunner().invoke(cli, [*args, "--out", str(root / "out")], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return root / "out" / "2024"
+
+
+def manifest_of(folder: Path) -> dict:
+    return json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+
+
+def write_manifest(folder: Path, manifest: dict) -> None:
+    (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")

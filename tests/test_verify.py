@@ -14,7 +14,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from national_helpers import HARTLEPOOL, HULL, small_inputs
+from national_helpers import HARTLEPOOL, HULL, build_small_edition, manifest_of, write_manifest
 
 from reportgen.cli import cli
 from reportgen.publish.verify import page_links, verify_edition
@@ -30,14 +30,7 @@ pytestmark = pytest.mark.slow  # the module's edition is built once, by a real n
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> Path:
     """An edition folder of Hartlepool and Hull written by a real national run (read-only: copy it to change it)."""
-    from click.testing import CliRunner
-
-    root = tmp_path_factory.mktemp("verify")
-    specs, data = small_inputs(root / "inputs")
-    args = ["build", "--area", HARTLEPOOL, "--area", HULL, "--jobs", "1", "--specs", str(specs), "--data", str(data)]
-    result = CliRunner().invoke(cli, [*args, "--out", str(root / "out")], catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    return root / "out" / "2024"
+    return build_small_edition(tmp_path_factory.mktemp("verify"))
 
 
 @pytest.fixture
@@ -45,14 +38,6 @@ def edition(built, tmp_path) -> Path:
     folder = tmp_path / "out" / "2024"
     shutil.copytree(built, folder, symlinks=True)
     return folder
-
-
-def manifest_of(folder: Path) -> dict:
-    return json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-
-
-def write_manifest(folder: Path, manifest: dict) -> None:
-    (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
 
 
 def problems(folder: Path) -> list[str]:
