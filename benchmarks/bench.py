@@ -523,6 +523,35 @@ def section_profile(report: Report, area_text: str, csv_path: Path) -> None:
 
 
 PROFILE_ROWS = 14
+TWIN_TARGET_S = 0.3  # issue 17: building an area's HTML twin costs at most this
+TWIN_RUNS = 5
+
+
+def section_twin(report: Report, csv_path: Path, area_text: str) -> float:
+    """The HTML twin of one profile, from its prepared document model (``render_twin``): median of runs."""
+    from reportgen.core.options import BuildOptions
+    from reportgen.document.build import TwinLink, make_document, render_twin
+    from reportgen.publish.area import output_names
+    from reportgen.publish.prepare import prepare, resolve_area
+
+    prepared = prepare(csv_path, BuildOptions(out_dir=csv_path.parent / "twin"))
+    area = resolve_area(area_text, prepared.data)
+    document = make_document(prepared, area)
+    names = output_names(prepared.edition, area)
+    links = (TwinLink(names.profile, "pdf_link", 450_000), TwinLink(names.brief, "brief_link", 140_000))
+    page = render_twin(document, links)  # warm-up: the web templates compiled
+    clock = Stopwatch()
+    for run in range(TWIN_RUNS):
+        with clock(f"run {run}"):
+            render_twin(document, links)
+    median = statistics.median(clock.seconds.values())
+    cpu = statistics.median(clock.cpu.values())
+    lines = [
+        f"- area {area_text}: `render_twin` (inline SVG charts, templates, escaping) from a prepared document, "
+        f"median of {TWIN_RUNS}: **{median:.3f} s** wall, {cpu:.3f} s CPU; page {len(page) / KIB:,.0f} KiB",
+    ]
+    report.add("HTML twin", f"at most {TWIN_TARGET_S} s per area", verdict(median <= TWIN_TARGET_S), lines)
+    return median
 
 
 def _code_group(filename: str, function: str) -> str:
@@ -803,6 +832,7 @@ def run_sections(report: Report, args: argparse.Namespace, tmp: Path) -> None:
     results, worker_run = warm_profiles(csv_path, tmp, pick_areas(args.areas))
     section_warm(report, results)
     section_profile(report, args.area, csv_path)
+    section_twin(report, csv_path, args.area)
     national_note = section_national(report, csv_path, tmp, args.quick)
     section_memory(report, results, worker_run, national_note)
     section_cold(report, csv_path, args.area, tmp / "cold")

@@ -286,7 +286,13 @@ def demo_data(out: Path, specs: Path | None, seed: int | None) -> None:
 @click.option(
     "--brief",
     is_flag=True,
-    help="Also write the board brief (at most 4 pages) beside the profile as CODE-NAME-brief.pdf.",
+    help="Also write the board brief (at most 2 pages) beside the profile as CODE-NAME-brief.pdf.",
+)
+@click.option(
+    "--html/--no-html",
+    default=True,
+    show_default=True,
+    help="Also write the profile as one accessible web page beside the PDF, as CODE-NAME.html.",
 )
 @reports_errors
 def build(
@@ -311,6 +317,7 @@ def build(
     comparator: Path | None,
     allow_empty: bool,
     brief: bool = False,
+    html: bool = True,
 ) -> None:
     """Build the Health assets profile PDF of one authority and print its path, or many at once.
 
@@ -342,6 +349,7 @@ def build(
         comparator_path=comparator,
         allow_empty=allow_empty,
         brief=brief,
+        html=html,
     )
     if batch is not None:
         _national_run(
@@ -607,6 +615,13 @@ class _Progress:
     help="Fingertips API address (a mirror, or a local server for tests).",
 )
 @click.option(
+    "--els-base-url",
+    default="https://raw.githubusercontent.com/ONSdigital/explore-local-statistics-data/main",
+    show_default=True,
+    callback=_base_url,
+    help="ONS Explore Local Statistics files, one folder per dataset ({base}/{slug}/{slug}.csv and .json).",
+)
+@click.option(
     "--area-type",
     type=click.IntRange(min=1),
     default=502,
@@ -644,8 +659,9 @@ def fetch_command(
     cache_dir: Path | None,
     request_timeout: float = 900,
     deadline: float = 3600,
+    els_base_url: str = "https://raw.githubusercontent.com/ONSdigital/explore-local-statistics-data/main",
 ) -> None:
-    """Download the latest published data for every spec from the Fingertips API.
+    """Download the latest published data for every spec from Fingertips and ONS Explore Local Statistics.
 
     Writes one Fingertips-format CSV (build with --data OUT), the indicators' metadata and a
     manifest (requests, retrieval time, SHA-256, rows and latest period per indicator). Nothing is
@@ -662,6 +678,7 @@ def fetch_command(
     progress = _Progress()
     options = FetchOptions(
         base_url=base_url,
+        els_base_url=els_base_url,
         area_type=area_type,
         cache_dir=cache_dir or default_cache_dir(),
         request_timeout=request_timeout,

@@ -210,9 +210,15 @@ def test_spine_statistics_are_type7_without_small_areas():
     got = [first[c] for c in ("spine_min", "spine_p25", "spine_median", "spine_p75", "spine_max")]
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-9)
     assert first["spine_n"] == 151 and first["spine_shown"]
-    assert (
-        table["rank_in_england"].max() == 153 and table.loc[table["area_type"] == "UTLA", "n_in_england"].eq(153).all()
-    )
+    # Issue 17: ranks describe the spine's authorities; a left-out small one ranks among them plus itself.
+    local = table[table["area_type"] == "UTLA"].set_index("area_code")
+    small = local.index.isin(["E06000053", "E09000001"])
+    assert local.loc[~small, "n_in_england"].eq(151).all() and local.loc[~small, "rank_in_england"].max() == 151
+    assert local.loc[small, "n_in_england"].eq(152).all()
+    for code in ("E06000053", "E09000001"):
+        value = local.loc[code, "value"]
+        assert local.loc[code, "rank_in_england"] == 1 + int((kept > value).sum())
+        assert local.loc[code, "spine_min"] <= round(value, 5) <= local.loc[code, "spine_max"]
 
 
 def test_spine_needs_three_quarters_coverage():

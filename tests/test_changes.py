@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pypdfium2 as pdfium
 import pytest
-from national_helpers import HARTLEPOOL, small_inputs
+from national_helpers import HARTLEPOOL, HULL, small_inputs
 
 from reportgen.cli import cli
 from reportgen.core.errors import ReportgenError
@@ -62,13 +62,14 @@ def test_comparison_trend_and_period_changes_per_area(two_specs):
         ("volunteering", "E06000001", "Hartlepool", "UTLA", "2022/23", "Better", "Increasing"),
     ])  # fmt: skip
     changes = compare_editions(previous, current, specs_digest(specs), specs)
+    periods = ("", "2021/22", "", "2022/23")  # these tables have no values
     assert changes == [
         Change("E06000001", "Hartlepool", "employment_rate", "Employment rate (16-64)", "Comparison with England",
-               "Similar", "Better"),
+               "Similar", "Better", *periods),
         Change("E06000001", "Hartlepool", "employment_rate", "Employment rate (16-64)", "New data period",
-               "2021/22", "2022/23"),
+               "2021/22", "2022/23", *periods),
         Change("E06000001", "Hartlepool", "employment_rate", "Employment rate (16-64)", "Recent trend",
-               "No significant change", "Increasing"),
+               "No significant change", "Increasing", *periods),
     ]  # fmt: skip
     assert specs[0].short_name == "Employment rate (16-64)"  # the name the profile shows
 
@@ -113,9 +114,24 @@ def test_changes_csv_neutralises_formulas():
         Change("E06000002", "Middlesbrough", "y", "Plain", "Recent trend", "Increasing", "\rCR"),
     ]
     rows = list(csv.reader(io.StringIO(changes_csv(changes).decode("utf-8"), newline="")))
-    assert rows[0] == ["area_code", "area_name", "indicator_id", "indicator", "what", "before", "after"]
-    assert rows[1] == ["E06000001", "'=cmd|' /C calc'!A0", "x", "'+SUM(1)", "'-2", "'@A1", "'\tTab"]
-    assert rows[2] == ["E06000002", "Middlesbrough", "y", "Plain", "Recent trend", "Increasing", "'\rCR"]
+    assert rows[0] == [
+        "area_code", "area_name", "indicator_id", "indicator", "what", "before", "after",
+        "before_value", "before_period", "after_value", "after_period",
+    ]  # fmt: skip
+    assert rows[1] == ["E06000001", "'=cmd|' /C calc'!A0", "x", "'+SUM(1)", "'-2", "'@A1", "'\tTab", "", "", "", ""]
+    assert rows[2] == [
+        "E06000002",
+        "Middlesbrough",
+        "y",
+        "Plain",
+        "Recent trend",
+        "Increasing",
+        "'\rCR",
+        "",
+        "",
+        "",
+        "",
+    ]
 
 
 def test_every_area_gets_its_rows_or_an_empty_list_after_a_first_edition():
@@ -123,8 +139,11 @@ def test_every_area_gets_its_rows_or_an_empty_list_after_a_first_edition():
     by_area = changes_by_area([change], "2023", ["E06000001", "E06000002"])
     assert by_area["E06000001"] == {
         "previous_edition": "2023",
-        "rows": [{"indicator": "X", "what": "Recent trend", "before": "a", "after": "b"}],
-    }
+        "rows": [
+            {"indicator_id": "x", "indicator": "X", "what": "Recent trend", "before": "a", "after": "b",
+             "before_value": "", "before_period": "", "after_value": "", "after_period": ""},
+        ],
+    }  # fmt: skip
     assert by_area["E06000002"] == {"previous_edition": "2023", "rows": []}
     assert changes_by_area([], None, ["E06000001"]) == {"E06000001": None}
 
@@ -170,12 +189,103 @@ def test_a_run_after_an_earlier_edition_writes_changes_csv_and_the_profile_lists
     assert result.exit_code == 0, result.output
     folder = tmp_path / "out" / "2024"
     rows = list(csv.DictReader(io.StringIO((folder / "changes.csv").read_text(encoding="utf-8"))))
+    value = f"{float(previous.loc[row, 'value'].item()):.1f}"
     assert rows == [
         {"area_code": HARTLEPOOL, "area_name": "Hartlepool", "indicator_id": "employment_rate",
-         "indicator": "Employment rate (16-64)", "what": "Comparison with England", "before": "Worse", "after": now},
+         "indicator": "Employment rate (16-64)", "what": "Comparison with England", "before": "Worse", "after": now,
+         "before_value": value, "before_period": latest, "after_value": value, "after_period": latest},
     ]  # fmt: skip
     assert json.loads((folder / "run.json").read_text())["previous_edition"] == "2023"
     pdf = pdfium.PdfDocument(folder / "E06000001-hartlepool.pdf")
-    text = " ".join(pdf[i].get_textpage().get_text_range() for i in range(len(pdf)))
-    assert "What has changed since 2023" in text
+    text = " ".join(" ".join(pdf[i].get_textpage().get_text_range().split()) for i in range(len(pdf)))
+    assert "What has changed since the 2023 edition" in text
+    assert "Changes since the 2023 edition." not in text  # said once, in the heading
     assert "Comparison with England" in text and "Worse" in text
+    assert f"{value}% in {latest}" in text  # the values and periods, not only the labels
+    assert "Since the 2023 edition: 1 comparison with England changed." in text  # page 1
+
+
+def test_a_revised_value_with_the_same_period_and_comparison_is_listed_with_both_values(two_specs):
+    specs = read_specs(two_specs)
+    columns = [*COLUMNS, "value"]
+    previous = pd.DataFrame(
+        [
+            ("employment_rate", "E06000001", "Hartlepool", "UTLA", "2022/23", "Similar", "", "72.04"),
+            ("volunteering", "E06000001", "Hartlepool", "UTLA", "2022/23", "Better", "", "21.01"),
+        ],
+        columns=columns,
+    )
+    current = previous.copy()
+    current.loc[0, "value"] = "72.44"  # revised: 72.0 -> 72.4 at the spec's one decimal
+    current.loc[1, "value"] = "21.04"  # the same at one decimal: not a change
+    changes = compare_editions(previous, current, specs_digest(specs), specs)
+    assert changes == [
+        Change("E06000001", "Hartlepool", "employment_rate", "Employment rate (16-64)", "Value revised",
+               "72.0", "72.4", "72.0", "2022/23", "72.4", "2022/23"),
+    ]  # fmt: skip
+    current.loc[0, "compared_to_england"] = "Better"  # a changed comparison carries the values instead
+    changed = compare_editions(previous, current, specs_digest(specs), specs)
+    assert [(c.what, c.before_value, c.after_value) for c in changed] == [("Comparison with England", "72.0", "72.4")]
+
+
+def _page_text(path: Path) -> str:
+    pdf = pdfium.PdfDocument(path)
+    return " ".join(" ".join(pdf[i].get_textpage().get_text_range().split()) for i in range(len(pdf)))
+
+
+@pytest.mark.slow
+def test_a_one_area_build_finds_the_earlier_edition_or_says_none_was_found(runner, tmp_path):
+    """Issue 17: a one-area build of 2025 beside a 2024 edition lists its changes; it never claims a first edition."""
+    specs_dir, data = small_inputs(tmp_path / "inputs")
+    inputs = ["--specs", str(specs_dir), "--data", str(data)]
+    out = tmp_path / "out"
+    # The 2024 edition by a national run (it keeps benchmark.csv), with Hartlepool's employment rate revised.
+    national = ["build", "--area", HARTLEPOOL, "--area", HULL, "--jobs", "1", "--edition", "2024", *inputs]
+    assert runner.invoke(cli, [*national, "--out", str(out)], catch_exceptions=False).exit_code == 0
+    table = pd.read_csv(out / "2024" / "benchmark.csv", dtype=str, keep_default_na=False)
+    hit = (table["area_code"] == HARTLEPOOL) & (table["indicator_id"] == "employment_rate")
+    row = hit & (table["period"] == table.loc[hit, "period"].max())
+    table.loc[row, "value"] = str(float(table.loc[row, "value"].item()) - 0.5)
+    table.to_csv(out / "2024" / "benchmark.csv", index=False)
+
+    single = ["build", "--area", HARTLEPOOL, "--edition", "2025", *inputs]
+    result = runner.invoke(cli, [*single, "--out", str(out)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    text = _page_text(out / "2025" / "E06000001-hartlepool.pdf")
+    assert "first edition" not in text
+    assert "What has changed since the 2024 edition" in text
+    assert "Values revised, comparison unchanged" in text
+    assert "Since the 2024 edition: 1 value revised (same comparison)." in text
+
+    alone = tmp_path / "alone"
+    result = runner.invoke(cli, [*single, "--out", str(alone)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    text = _page_text(alone / "2025" / "E06000001-hartlepool.pdf")
+    assert "first edition" not in text
+    assert "No earlier edition of this profile was found in the output folder of this 2025 edition" in text
+    assert "alone" not in text  # no folder name or path: the bytes do not depend on where it is written
+
+    # An earlier edition folder written by one-area builds has no benchmark table: the profile says so.
+    result = runner.invoke(cli, [*single[:4], "2026", *inputs, "--out", str(alone)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    text = _page_text(alone / "2026" / "E06000001-hartlepool.pdf")
+    assert "An earlier edition (2025) is in the same output folder, but without its benchmark table" in text
+
+
+def test_a_changes_csv_from_before_the_value_columns_is_still_read_back(tmp_path):
+    """An edition's changes.csv written before the before/after value columns existed keeps its rows
+    when a later run of the same edition rebuilds other areas: the values are simply empty."""
+    from reportgen.publish import changes, national
+
+    old_columns = changes.CHANGES_COLUMNS[:7]
+    path = tmp_path / "changes.csv"
+    rows = [[HARTLEPOOL, "Hartlepool", "90000", "Employment", "Comparison with England", "Worse", "Similar"]]
+    path.write_bytes("\n".join(",".join(r) for r in [list(old_columns), *rows]).encode("utf-8") + b"\n")
+    report = national.RunReport("2024", "2024-03-31", tmp_path)
+    kept = national._earlier_changes(path, {HARTLEPOOL}, report)
+    assert report.warnings == []
+    assert len(kept) == 1 and kept[0].before == "Worse" and kept[0].after == "Similar"
+    assert kept[0].before_value == "" and kept[0].after_period == ""
+    path.write_bytes(b"area_code,what\nE06000001,x\n")  # not a changes table: said, not guessed
+    assert national._earlier_changes(path, {HARTLEPOOL}, report) == []
+    assert "not a changes table" in report.warnings[0]

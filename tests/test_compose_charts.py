@@ -49,7 +49,11 @@ def test_key_message_wording_follows_the_label():
     def message(label: str) -> str:
         return narrative.key_message(WORDING, "X", "5.1%", "2023", WORDING.phrase(comparison(label), "England", "5.0%"))
 
-    assert message("Better 99.8%") == "X: 5.1% in 2023, significantly better than England (5.0%) at the 99.8% level."
+    assert (
+        message("Better 99.8%") == "X: 5.1% in 2023, significantly better than England (5.0%), with 99.8% confidence."
+    )
+    assert message("Worse 95%") == "X: 5.1% in 2023, significantly worse than England (5.0%), with 95% confidence."
+    assert message("Worse") == "X: 5.1% in 2023, significantly worse than England (5.0%)."  # one level: no qualifier
     assert "similar to England (5.0%)" in message("Similar")
     assert "in the best quintile of authorities" in message("Best quintile")
     assert "in the highest quintile of authorities" in narrative.key_message(
@@ -93,7 +97,8 @@ def test_markers_read_in_greyscale():
         label: marker_for(label, THEME).shape
         for label in ("Better", "Similar", "Worse", "Best quintile", "Not compared")
     }
-    assert shapes == {"Better": "^", "Similar": "o", "Worse": "v", "Best quintile": "s", "Not compared": "o"}
+    # not compared: a hollow circle (a ring), never the filled circle of Similar (tests/test_marker_shapes.py)
+    assert shapes == {"Better": "^", "Similar": "o", "Worse": "v", "Best quintile": "s", "Not compared": "O"}
     assert marker_for("Not compared", THEME).colour.upper() == "#FFFFFF"
 
 

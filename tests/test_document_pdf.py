@@ -54,10 +54,10 @@ def test_brief_is_written_beside_the_profile(documents):
 
 
 def test_page_counts_within_the_limits(texts, documents):
-    """Issue 9 defect 8: at most 24 pages for the full profile (London included), 4 for the brief."""
+    """Issue 9 defect 8: at most 24 pages for the full profile (London included); issue 17: 2 for the brief."""
     for area, (full, brief) in documents.items():
         assert len(texts[full]) <= 24, f"{area}: {len(texts[full])} pages"
-        assert 2 <= len(texts[brief]) <= 4, f"{area} brief: {len(texts[brief])} pages"
+        assert len(texts[brief]) == 2, f"{area} brief: {len(texts[brief])} pages"
 
 
 def test_every_character_inside_the_margins(texts):
@@ -134,11 +134,11 @@ def test_display_name_reads_well_in_sentences(texts, documents):
 
 
 def test_legend_names_what_appears(texts, documents):
-    """Issue 9 defect 7: a result shown in the document (e.g. 'Worse 95%') is in the key on the summary page."""
+    """Issue 9 defect 7: a result shown in the document (e.g. 'Worse (95%)') is in the key on the summary page."""
     full, _ = documents["Tower Hamlets"]
     summary = texts[full][1][0]
     everything = " ".join(t for t, _ in texts[full][3:])
-    for label in ("Worse 95%", "Better 95%", "Better 99.8%", "Worse 99.8%"):
+    for label in ("Worse (95%)", "Better (95%)", "Better (99.8%)", "Worse (99.8%)"):
         if label in everything:
             assert label in summary, label
 
@@ -146,7 +146,7 @@ def test_legend_names_what_appears(texts, documents):
 def test_brief_has_glance_summary_and_symbols(texts, documents):
     for area, (_, brief) in documents.items():
         joined = " ".join(" ".join(t.split()) for t, _ in texts[brief])
-        for heading in ("At a glance", "Summary of indicators", "What the symbols mean"):
+        for heading in ("At a glance", "Summary of indicators", "About this brief"):
             assert heading in joined, f"{area} brief lacks {heading!r}"
 
 
@@ -162,15 +162,18 @@ def test_brief_and_profile_are_accessible(documents, runner):
 
 def test_first_edition_says_so(texts, documents):
     full, _ = documents["Hartlepool"]
-    assert any("This is the first edition of this profile." in " ".join(t.split()) for t, _ in texts[full])
+    # Issue 17: reportgen cannot know it is a first edition; it says where it looked for an earlier one.
+    said = [" ".join(t.split()) for t, _ in texts[full]]
+    assert any("No earlier edition of this profile was found in the output folder of this" in t for t in said)
+    assert not any("This is the first edition" in t for t in said)
 
 
 def test_badges_never_wrap(texts, documents):
     """Issue 9 defect 7: 'Worse 95%' and quintile badges stay on one line in the summary and the legend."""
     for area, (full, brief) in documents.items():
         for text, _ in (texts[full][1], texts[brief][1]):
-            assert not re.search(r"(Better|Worse|Higher|Lower)\s*\n\s*(95|99\.8)%", text), area
-            assert not re.search(r"Quintile\s*\n\s*\d", text), area
+            assert not re.search(r"(Better|Worse|Higher|Lower)\s*\n\s*\((95|99\.8)%\)", text), area
+            assert not re.search(r"(best|worst|lowest|highest)\s*\n\s*quintile", text), area
             assert not re.search(r"(Not)\s*\n\s*compared", text), area
 
 

@@ -30,7 +30,7 @@ from test_fetch import CAMPYLOBACTER_SPEC, EXPORT, METADATA_HEADER, NORTH_EAST, 
 
 from reportgen.cli import cli
 from reportgen.core.specs import load_specs
-from reportgen.sources import fingertips_api
+from reportgen.sources import http
 from reportgen.sources.fingertips_api import FetchError, FetchOptions, data_url, fetch, metadata_url
 
 PASSWORD = "s3cret-Pa55word"
@@ -287,7 +287,7 @@ def test_nothing_enters_the_cache_before_it_is_checked(hostile, specs, tmp_path)
 
 
 def _cached_body(cache: Path, url: str) -> Path:
-    return cache / "responses" / (fingertips_api._Cache.key(url) + ".csv")
+    return cache / "responses" / (http.cache_key(url) + ".csv")
 
 
 @pytest.mark.parametrize("damage", ["cut on a row boundary", "same length, one digit changed"])
@@ -466,7 +466,7 @@ def test_a_read_only_cache_folder_is_one_line(hostile, specs, tmp_path, monkeypa
     def refuse(**kwargs: object) -> tuple[int, str]:
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(fingertips_api, "tempfile", types.SimpleNamespace(mkstemp=refuse))
+    monkeypatch.setattr(http, "tempfile", types.SimpleNamespace(mkstemp=refuse))
     opts, _, _ = options(hostile, tmp_path)
     with pytest.raises(FetchError, match=r"--cache-dir .* cannot be written \(Permission denied\)"):
         fetch(specs, tmp_path / "fingertips.csv", opts)

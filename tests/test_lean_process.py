@@ -139,7 +139,7 @@ def test_a_worker_sent_only_what_its_areas_read_builds_byte_identical_outputs(sm
     whole = national.build_area(job, areas[0])
     sent = national.build_area(lean, areas[0])
     assert not whole.error and not sent.error
-    assert sorted(whole.files) == sorted(sent.files) and len(whole.files) == 2  # full profile and brief
+    assert sorted(whole.files) == sorted(sent.files) and len(whole.files) == 3  # full profile, brief, HTML twin
     for name, payload in whole.files.items():
         assert sent.files[name] == payload, name
     assert sent.warnings == whole.warnings
@@ -253,8 +253,10 @@ def test_a_build_exits_at_once_with_its_status_and_leaves_no_temporary_fonts(sma
 # --------------------------------------------------------------------------- the embedded demonstration data
 
 #: SHA-256 of the embedded demonstration CSV (packaged specs, seed 20240331), as generated row by row
-#: before the generator was rewritten column by column: the rewrite must not change one byte.
-DEMO_CSV_SHA256 = "0ae0596713989d0623a515cf7bab6d00f9f7faa0c27df4ae8bd3eaedeacc9f45"
+#: before the generator was rewritten column by column: the rewrite must not change one byte. Updated
+#: once, when children_not_in_low_income moved from Fingertips 93701 to 93700: with the Indicator ID
+#: of those rows put back to 93701, the new text hashes to the old 0ae05967…c9f45 (checked at the change).
+DEMO_CSV_SHA256 = "086d5d4cefd69eeb5f26463551137df514f8cb14df4e6d2ea6761a2f882edcd6"
 
 
 def test_the_demonstration_data_are_byte_for_byte_those_of_the_row_by_row_generator():
@@ -304,7 +306,9 @@ def test_neutralised_csv_is_that_of_cleaning_every_cell(small):
         return value.replace("\r\n", "\n").replace("\r", "\n") if isinstance(value, str) else value
 
     text = [c for c in table.columns if not pd.api.types.is_numeric_dtype(table[c])]
-    expected = table.assign(**{c: table[c].map(every_cell) for c in text}).to_csv(index=False, lineterminator="\n")
+    shown = tables.with_display_labels(table)  # Fingertips' labels, each followed by its display label
+    text = [c for c in shown.columns if not pd.api.types.is_numeric_dtype(shown[c])]
+    expected = shown.assign(**{c: shown[c].map(every_cell) for c in text}).to_csv(index=False, lineterminator="\n")
     produced = tables.benchmark_bytes(table, "csv").decode("utf-8")
     assert produced == expected
     assert "'=HYPERLINK(1)" in produced and "'@cmd\n" in produced and "\r" not in produced

@@ -121,10 +121,11 @@ def test_reportgens_own_names_and_only_those_are_output_names():
     assert mf.is_output_name(HARTLEPOOL_PDF, HARTLEPOOL)
     assert mf.is_output_name("E06000001-hartlepool-brief.pdf", HARTLEPOOL)
     assert mf.is_output_name("E06000001-hartlepool-data.csv", HARTLEPOOL)
+    assert mf.is_output_name("E06000001-hartlepool.html", HARTLEPOOL)  # the HTML twin
     assert not mf.is_output_name(HARTLEPOOL_PDF, HULL)  # another area's file
     for name in ("../../../../secret.pdf", "javascript:alert(document.domain)//x.pdf", "/etc/shadow",
                  "E06000001-hartlepool.pdf/", "E06000001-Hartlepool.pdf", "E06000001-hartlepool.PDF",
-                 "E06000001--x.pdf", "E06000001-x.pdf\n", "manifest.json", "E06000001-x.html", 5, None,
+                 "E06000001--x.pdf", "E06000001-x.pdf\n", "manifest.json", "E06000001-x.htm", 5, None,
                  "E06000001-" + "a" * 61 + ".pdf"):  # fmt: skip
         assert not mf.is_output_name(name), name
 
@@ -132,7 +133,7 @@ def test_reportgens_own_names_and_only_those_are_output_names():
 @given(st.text(min_size=1, max_size=300))
 def test_every_name_reportgen_writes_is_an_output_name(name):
     names = output_names("2024", Area(HARTLEPOOL, name))
-    assert all(mf.is_output_name(n, HARTLEPOOL) for n in (names.profile, names.brief, names.data))
+    assert all(mf.is_output_name(n, HARTLEPOOL) for n in (names.profile, names.brief, names.data, names.html))
 
 
 @pytest.mark.parametrize(
@@ -286,8 +287,9 @@ def test_a_tampered_manifest_is_never_read_zipped_or_linked_and_is_rebuilt(runne
     assert "manifest.json: not what reportgen writes there" in result.output and "Treated as corrupt" in result.output
     assert "1 built, 0 unchanged" in result.output
     with zipfile.ZipFile(edition / "profiles.zip") as archive:
-        assert archive.namelist() == ["E06000001-hartlepool-brief.pdf", HARTLEPOOL_PDF]
-        assert b"secret" not in archive.read("E06000001-hartlepool-brief.pdf")
+        pdfs = [name for name in archive.namelist() if name.endswith(".pdf")]
+        assert pdfs == [f"{edition.name}/E06000001-hartlepool-brief.pdf", f"{edition.name}/{HARTLEPOOL_PDF}"]
+        assert b"secret" not in archive.read(f"{edition.name}/E06000001-hartlepool-brief.pdf")
     page = (edition / "index.html").read_text(encoding="utf-8")
     assert "javascript:" not in page and "outside" not in page and "zero" not in page and HULL not in page
     assert "old-name" not in page
@@ -330,7 +332,7 @@ def test_the_page_links_only_the_areas_own_regular_files(tmp_path):
     }
     page = site.index_html(manifest, tmp_path, "2024", date(2024, 3, 31), True).decode("utf-8")
     hrefs = sorted(set(__import__("re").findall(r'href="([^"]*)"', page)))
-    assert hrefs == ["#main", "E06000010-hull.pdf", "profiles.zip"]
+    assert hrefs == ["#about", "#accessibility", "#main", "E06000010-hull.pdf", site.DEFAULT_LICENCE_URL]
     assert site.zip_members(manifest) == [HARTLEPOOL_PDF, "E06000010-hull.pdf"]  # only valid names reach the zip
 
 

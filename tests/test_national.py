@@ -7,6 +7,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -118,11 +119,12 @@ def test_incremental_rebuilds_only_what_changed_and_matches_a_full_rebuild(runne
     hartlepool_pdf = next(n for n in after if n.startswith(HARTLEPOOL) and n.endswith(".pdf"))
     assert after[hartlepool_pdf] != before[hartlepool_pdf]
 
-    # The invariant: every file, rebuilt or not, is byte-identical to a full rebuild's.
-    full = tmp_path / "full"
-    forced = build(runner, specs, changed, full, *THREE, "--jobs", "1", "--force")
+    # The invariant: every file, rebuilt or not, is byte-identical to a full rebuild's (in the same
+    # folder: a profile without an earlier edition names the folder where it looked for one).
+    forced = build(runner, specs, changed, out, *THREE, "--jobs", "1", "--force")
     assert forced.exit_code == 0, forced.output
-    assert edition_files(full / "2024") == after
+    assert "3 built, 0 unchanged" in forced.output
+    assert edition_files(folder) == after
 
     # A damaged output is noticed through its recorded SHA-256 and rebuilt.
     (folder / hull_pdf).write_bytes(after[hull_pdf][:1000])
@@ -281,14 +283,58 @@ def test_data_csv_cells_cannot_run_as_formulas():
     import pandas as pd
 
     rows = pd.DataFrame(
-        {"area_name": ['=HYPERLINK("http://x")', "+1", "@SUM(A1)", "Hartlepool"], "value": [1.5, None, -2.0, 3.0]}
+        {
+            "area_name": ['=HYPERLINK("http://x")', "+1", "@SUM(A1)", "Hartlepool", "-2+3"],
+            "value": [1.5, None, -2.0, 3.0, 0.25],
+        }
     )
     text = data_csv(rows).decode("utf-8").splitlines()
     assert text[0] == "area_name,value"
     assert text[1] == '"\'=HYPERLINK(""http://x"")",1.5'
     assert text[2] == "'+1,"
-    assert text[3] == "'@SUM(A1),'-2.0"
-    assert text[4] == "Hartlepool,3.0"
+    assert text[3] == "'@SUM(A1),-2"  # a number written by reportgen is a number: a spreadsheet never runs it
+    assert text[4] == "Hartlepool,3"
+    assert text[5] == "'-2+3,0.25"  # text that starts like a number is still text, and guarded
+
+
+def test_data_csv_names_each_indicator_with_its_unit_and_rounds_to_its_decimals():
+    import pandas as pd
+
+    from reportgen.core.assets import default_specs_dir
+    from reportgen.core.specs import load_specs
+
+    specs = [s for s in load_specs(default_specs_dir()) if s.id in ("employment_rate", "life_expectancy_female")]
+    decimals = {s.id: s.decimals for s in specs}
+    rows = pd.DataFrame(
+        {
+            "indicator_id": ["employment_rate", "life_expectancy_female", "employment_rate"],
+            "area_code": ["E06000001"] * 3,
+            "count": [586.0, None, 12.0],
+            "value": [67.12345678901234, 82.96, 70.0],
+            "lower_ci_95": [63.6111, None, 66.0],
+            "compared_to_england": ["Worse 95%", "", "Better 99.8%"],
+            "rank_in_england": [145.0, None, 3.0],
+        }
+    )
+    table = list(csv.DictReader(io.StringIO(data_csv(rows, specs).decode("utf-8"))))
+    assert list(table[0])[:4] == ["indicator_id", "indicator_name", "unit", "area_code"]
+    by_id = {s.id: s for s in specs}
+    assert (
+        table[0]["indicator_name"] == by_id["employment_rate"].name
+        and table[0]["unit"] == by_id["employment_rate"].unit
+    )
+    assert table[1]["indicator_name"] == by_id["life_expectancy_female"].name
+    assert table[0]["value"] == f"{67.12345678901234:.{decimals['employment_rate']}f}"
+    assert table[1]["value"] == f"{82.96:.{decimals['life_expectancy_female']}f}"
+    assert table[2]["value"] == f"{70.0:.{decimals['employment_rate']}f}"
+    assert table[0]["count"] == "586" and table[0]["rank_in_england"] == "145" and table[1]["count"] == ""
+    text = data_csv(rows, specs).decode("utf-8")
+    assert "586.0" not in text and not re.search(r"\d\.\d{5,}", text)
+    assert table[0]["compared_to_england"] == "Worse 95%"  # Fingertips' exact label stays in its own column
+    # The profiles' display label, beside it (reportgen.publish.tables.with_display_labels).
+    assert list(table[0]).index("compared_to_england_display") == list(table[0]).index("compared_to_england") + 1
+    assert table[0]["compared_to_england_display"] not in ("", "Worse 95%")
+    assert table[1]["compared_to_england_display"] == ""
 
 
 # --------------------------------------------------------------------------- one path for one area and many

@@ -121,8 +121,9 @@ def test_area_codes_from_the_data_never_reach_a_path(hostile_build):
         no_traceback(attempt)
     assert not any(p.exists() for p in hostile_build["escapes"])
     written = files_under(hostile_build["out"])
-    assert [p.relative_to(hostile_build["out"]).parts[0] for p in written] == ["2023"]
-    assert len(written) == 1 and written[0].name.startswith(HOSTILE_CODES[0] + "-hyperlink")
+    assert [p.relative_to(hostile_build["out"]).parts[0] for p in written] == ["2023", "2023"]
+    assert [p.suffix for p in written] == [".html", ".pdf"]  # the profile and its HTML twin
+    assert all(p.name.startswith(HOSTILE_CODES[0] + "-hyperlink") for p in written)
     first_bad = 2 + [r["Area Code"] for r in hostile_build["rows"]].index(hostile_build["traversal"])
     data = hostile_build["data"]
     assert (
@@ -134,7 +135,7 @@ def test_area_codes_from_the_data_never_reach_a_path(hostile_build):
 
 @pytest.mark.slow
 def test_pdf_attachment_csv_has_no_live_formulas(hostile_build):
-    pdf_path = files_under(hostile_build["out"])[0]
+    pdf_path = next(p for p in files_under(hostile_build["out"]) if p.suffix == ".pdf")
     with pikepdf.open(pdf_path) as pdf:
         attached = pdf.attachments[f"{HOSTILE_CODES[0]}-benchmark.csv"].get_file().read_bytes().decode("utf-8")
     rows = list(csv.DictReader(io.StringIO(attached)))
@@ -284,7 +285,7 @@ def test_allow_empty_builds_the_deliberate_empty_profile(runner, tmp_path):
         + ["--allow-empty"],
     )
     assert result.exit_code == 0, result.output
-    assert [p.name for p in files_under(out)] == ["E06000001-hartlepool.pdf"]
+    assert [p.name for p in files_under(out)] == ["E06000001-hartlepool.html", "E06000001-hartlepool.pdf"]
 
 
 # --- 5. One-line messages before slow work -------------------------------------------------------
@@ -473,7 +474,7 @@ def test_build_killed_mid_render_leaves_a_temp_that_the_next_build_removes(runne
     result = runner.invoke(cli, args[0:1] + args[1:])
     assert result.exit_code == 0, result.output
     assert not temp.exists()
-    assert [p.name for p in files_under(tmp_path / "out")] == ["E06000001-hartlepool.pdf"]
+    assert [p.name for p in files_under(tmp_path / "out")] == ["E06000001-hartlepool.html", "E06000001-hartlepool.pdf"]
 
 
 @pytest.mark.slow
@@ -498,5 +499,5 @@ def test_ctrl_c_during_rendering_removes_the_temporary_file(runner, tmp_path, mo
     result = runner.invoke(cli, small_build_args(tmp_path))
     assert result.exit_code == 130
     assert result.stderr == "Interrupted; no output file was written.\n"
-    assert len(seen) == 1 and not seen[0].exists()
+    assert len(seen) == 2 and not any(p.exists() for p in seen)  # the profile's and the HTML twin's
     assert files_under(tmp_path / "out") == []

@@ -316,9 +316,9 @@ def gzip_bomb_server():
 
 
 def test_fetch_refuses_a_response_that_expands_past_the_cap(runner, tmp_path, gzip_bomb_server, monkeypatch):
-    from reportgen.sources import fingertips_api
+    from reportgen.sources import http
 
-    monkeypatch.setattr(fingertips_api, "MAX_RESPONSE_BYTES", 5_000_000)
+    monkeypatch.setattr(http, "MAX_RESPONSE_BYTES", 5_000_000)
     out = tmp_path / "snapshot.csv"
     args = ["fetch", "--out", str(out), "--base-url", gzip_bomb_server, "--cache-dir", str(tmp_path / "cache")]
     output = assert_clean_error(runner.invoke(cli, args))

@@ -70,7 +70,7 @@ def test_another_areas_pdf_with_its_hash_updated_is_named(edition):
         f"{edition}/{HARTLEPOOL_PDF}: embeds the provenance of another area ('E06000010', not E06000001) "
         "(listed in manifest.json for E06000001)"
     )
-    assert found[1] == f"{edition}/profiles.zip: its {HARTLEPOOL_PDF} differs from the listed file"
+    assert found[1] == f"{edition}/profiles.zip: its 2024/{HARTLEPOOL_PDF} differs from the listed file"
 
 
 def test_a_link_a_missing_file_and_a_folder_are_named(edition, tmp_path):
@@ -95,8 +95,13 @@ def test_a_zip_with_another_file_or_without_a_listed_pdf_is_named(edition):
     ]
     with zipfile.ZipFile(edition / "profiles.zip", "w") as archive:
         archive.writestr(HULL_PDF, (edition / HULL_PDF).read_bytes())
+    assert problems(edition) == [f"{edition}/profiles.zip: lacks its README.txt"]
+    with zipfile.ZipFile(edition / "profiles.zip", "w") as archive:
+        archive.writestr("2024/README.txt", b"read me")
+        archive.writestr(f"2024/{HULL_PDF}", (edition / HULL_PDF).read_bytes())
     assert problems(edition) == [
-        f"{edition}/profiles.zip: lacks '{HARTLEPOOL_BRIEF}', '{HARTLEPOOL_PDF}', '{HULL_BRIEF}'"
+        f"{edition}/profiles.zip: lacks '2024/{HARTLEPOOL_BRIEF}', '2024/E06000001-hartlepool-data.csv', "
+        "'2024/E06000001-hartlepool.html' and 4 more"
     ]
     (edition / "profiles.zip").write_bytes(b"not a zip")
     assert problems(edition) == [f"{edition}/profiles.zip: is not a readable zip file (File is not a zip file)"]

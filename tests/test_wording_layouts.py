@@ -45,6 +45,7 @@ COUNCIL_WORDING = {
     "names": {"england": "Engl."},
     "value_types": {"proportion": "PROPORTION"},
     "intervals": {"computed": "{method} (ours)"},
+    "strengths": {"item": "STRENGTH[{kind}|{detail}]"},
 }
 
 
@@ -102,7 +103,10 @@ def test_a_councils_wording_reaches_every_kind_of_sentence(national, tmp_path):
     assert '<p class="kicker">Community assets profile 2024</p>' in html
     assert '<body data-document-title="Community assets profile">' in html  # the running header's title
     assert context["subject"].startswith("Community assets profile 2024 for Hartlepool")
-    messages = context["glance"]["strengths"] + context["glance"]["develop"]
+    strengths = [s["text"] for s in context["glance"]["strengths"]]
+    assert strengths and all(re.fullmatch(r"STRENGTH\[[^|]+\|[^]]+\]", s) for s in strengths)  # page 1's strengths
+    assert all(s in html for s in strengths)
+    messages = context["glance"]["develop"]
     assert messages and all(m.startswith("KEY[") and "Engl." in m for m in messages)
     assert all(m.startswith("TREND[") for m in context["glance"]["trends"])
     assert 'alt="SPINE[' in html and 'alt="BAR[' in html and 'alt="LINE[' in html
@@ -114,18 +118,18 @@ def test_a_councils_wording_reaches_every_kind_of_sentence(national, tmp_path):
     assert all(re.search(r"RECENT\[[^]]+\]$", s) for s in sublines)
     assert any(s.endswith(("RECENT[steady]", "RECENT[unknown]", "RECENT[rising well]")) for s in sublines)
     assert "PROPORTION" in html and "(ours)" in html
-    assert "Community assets profile" not in default and "KEY[" not in default
+    assert "Community assets profile" not in default and "KEY[" not in default and "STRENGTH[" not in default
 
 
 def test_the_packaged_wording_gives_the_documents_sentences():
     wording = load_wording([LAYOUTS])
     phrase = wording.phrase(comparison("Better 99.8%"), wording.england, "67.1%")
     assert narrative.key_message(wording, "Physically active adults", "70.2%", "2023/24", phrase) == (
-        "Physically active adults: 70.2% in 2023/24, significantly better than England (67.1%) at the 99.8% level."
+        "Physically active adults: 70.2% in 2023/24, significantly better than England (67.1%), with 99.8% confidence."
     )
     assert narrative.trend_message(wording, "Employment rate", "Increasing and getting better", ("70.1%", "2019/20"),
                                    ("73.7%", "2023/24")) == (
-        "Employment rate has been increasing and getting better, from 70.1% in 2019/20 to 73.7% in 2023/24."
+        "Employment rate: increasing and getting better, from 70.1% in 2019/20 to 73.7% in 2023/24."
     )  # fmt: skip
     spine = narrative.spine_alt(wording, "X", "Hartlepool", "5.0%", "similar to England (5.1%)", ("1.0%", "9.0%"),
                                 True, ("", "4.0%"))  # fmt: skip
@@ -189,25 +193,53 @@ def test_a_wording_file_outside_the_layouts_folder_is_refused(tmp_path):
 KEYED_BY_DATA = ("labels", "short_labels", "value_types", "comparison_methods", "polarities")
 
 
+def _composed_keys(modules: list[Path]) -> tuple[set[str], set[str]]:
+    """The prefixes of keys the code composes (``f"kind_{kind}"``) and the plain names it holds ("better_england")."""
+    prefixes, names = set(), set()
+    for node in ast.walk(ast.Module(body=[ast.parse(m.read_text(encoding="utf-8")) for m in modules], type_ignores=[])):
+        if isinstance(node, ast.JoinedStr) and len(node.values) == 2:
+            head, tail = node.values
+            if isinstance(head, ast.Constant) and isinstance(tail, ast.FormattedValue):
+                if re.fullmatch(r"[a-z_]+_", str(head.value)):
+                    prefixes.add(str(head.value))
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and re.fullmatch(r"[a-z_0-9]+", node.value):
+            names.add(node.value)
+    return prefixes, names
+
+
 def test_every_packaged_text_is_used_and_every_slot_name_is_plain():
-    """No dead wording: each key is read by the code or the templates; slot names are lower-case words."""
-    sources = "\n".join(
-        p.read_text(encoding="utf-8")
-        for p in [*PACKAGE.joinpath("document").glob("*.py"), PACKAGE / "publish" / "site.py", *LAYOUTS.glob("*.j2")]
-    )
+    """No dead wording: each key is read by the code or the templates; slot names are lower-case words.
+
+    A key is read when its name is written in the code or a template, or when the code composes it: a
+    prefix written as ``f"kind_{kind}"`` followed by a name the code holds ("better_england"); a key
+    ending ``_one`` or ``_many`` is the singular or plural of its stem, chosen by a count.
+    """
+    modules = [*PACKAGE.joinpath("document").glob("*.py"), PACKAGE / "publish" / "site.py"]
+    sources = "\n".join(p.read_text(encoding="utf-8") for p in [*modules, *LAYOUTS.glob("*.j2")])
+    prefixes, names = _composed_keys(modules)
+
+    def read(key: str) -> bool:
+        stem = re.sub(r"_(one|many)$", "", key)
+        return any(
+            re.search(rf"\b{re.escape(k)}\b", sources)
+            or any(k.startswith(p) and k[len(p) :] in names for p in prefixes)
+            for k in {key, stem}
+        )
+
     unused = [
         f"{section}.{key}"
         for section, entries in PACKAGED.items()
         for key in entries
-        if not re.search(rf"\b{re.escape(key)}\b", sources) and section not in KEYED_BY_DATA
+        if not read(key) and section not in KEYED_BY_DATA
     ]
-    assert unused == ["legend.spine_area"]  # unused since before wording.yaml; kept so councils' files stay valid
+    assert unused == []
     for section, entries in PACKAGED.items():
         for key, text in entries.items():
             assert all(re.fullmatch(r"[a-z_]+", name) for name in slots(text)), f"{section}.{key}"
 
 
-#: Labels of the benchmark table (Fingertips' words, kept exactly in data outputs) that the code reads.
+#: Labels of the benchmark table and Fingertips' series (Fingertips' words, kept exactly in data outputs)
+#: that the code reads.
 DATA_LABELS = {
     "Increasing and getting better",
     "Increasing and getting worse",
@@ -215,6 +247,7 @@ DATA_LABELS = {
     "Decreasing and getting worse",
     "No significant change",
     "Synthetic demonstration data",
+    "Not applicable",  # the sex or age of a Fingertips series without that breakdown
 }
 WORDED_MODULES = ["narrative.py", "context.py", "compose.py", "charts.py", "view.py"]
 

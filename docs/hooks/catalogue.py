@@ -40,6 +40,9 @@ def _where_from(spec: dict, text: str) -> tuple[str, str]:
         if spec.get("fingertips_area_type") is not None:
             extra = f"; area type {spec['fingertips_area_type']} only"
         return "fingertips", f"Fingertips {spec['fingertips_id']}{sure}{extra}"
+    source = spec.get("source")
+    if isinstance(source, dict) and source.get("publisher") == "ons-els":
+        return "ons-els", f"ONS Explore Local Statistics {source.get('dataset')} ({source.get('indicator')})"
     return "local", "local data"
 
 
@@ -67,7 +70,9 @@ def catalogue_markdown(folder: Path = SPECS) -> str:
     lines = [
         f"The packaged catalogue has **{len(specs)} indicators** across {len(domains)} domains "
         f"({', '.join(domains)}): {kinds['fingertips']} published by Fingertips, "
-        f"{kinds['derived']} derived from a Fingertips series and {kinds['local']} supplied as local data.",
+        f"{kinds['derived']} derived from a Fingertips series"
+        + (f", {kinds['ons-els']} from ONS Explore Local Statistics" if kinds["ons-els"] else "")
+        + f" and {kinds['local']} supplied as local data.",
         "",
         "| indicator | domain | compared as | data | source |",
         "| --- | --- | --- | --- | --- |",
@@ -79,7 +84,11 @@ def catalogue_markdown(folder: Path = SPECS) -> str:
             _cell(spec["domain"]),
             _cell(compared),
             _cell(_where_from(spec, text)[1]),
-            _cell(spec["source"]),
+            _cell(
+                spec["source"].get("attribution", "Office for National Statistics, Explore Local Statistics")
+                if isinstance(spec["source"], dict)
+                else spec["source"]
+            ),
         ]
         lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines)

@@ -37,9 +37,37 @@ class Area:
         return re.sub(r", (City|County) of$", "", self.name)
 
     @property
+    def in_sentence(self) -> str:
+        """The name inside a sentence, with its article where English needs one: 'the Isles of Scilly',
+        'the City of London', 'Bristol'."""
+        name = self.display_name
+        return f"the {name}" if name in ARTICLE_NAMES else name
+
+    @property
+    def sentence_start(self) -> str:
+        """The name at the start of a sentence or caption: 'The Isles of Scilly', 'Kingston upon Hull'."""
+        name = self.in_sentence
+        return name[:1].upper() + name[1:]
+
+    @property
+    def plural(self) -> bool:
+        """Whether the name takes a plural verb as a subject ('the Isles of Scilly have')."""
+        return self.display_name in PLURAL_NAMES
+
+    def verb(self, singular: str, plural: str) -> str:
+        """The verb form agreeing with the name as a subject: ``area.verb("has", "have")``."""
+        return plural if self.plural else singular
+
+    @property
     def kind(self) -> str:
         """``England``, ``Region`` or ``UTLA`` (any other code is ``Other``)."""
         return area_kind(self.code)
+
+
+#: Display names that take 'the' inside a sentence (ONS names; 'the Wirral' is not ONS's naming).
+ARTICLE_NAMES = frozenset({"Isles of Scilly", "City of London"})
+#: Display names that are plural as a subject.
+PLURAL_NAMES = frozenset({"Isles of Scilly"})
 
 
 def area_kind(code: str) -> str:

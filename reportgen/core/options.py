@@ -27,3 +27,4 @@ class BuildOptions:
     allow_empty: bool = False
     brief: bool = False  # also the board brief beside the full profile
     data_csv: bool = False  # also the area's data as CSV (the national run publishes it)
+    html: bool = True  # also the HTML twin: the profile as one accessible web page, <code>-<slug>.html

@@ -84,6 +84,11 @@ def _parse(label: str) -> Period | None:
         start = int(cal_range[1])
         end_year = _full_year(cal_range[2], start)
         return Period(label, start, date(end_year, 12, 31), end_year - start + 1)
+    dated = re.fullmatch(r"(?:(\d{1,2}) )?([A-Za-z]{3}) (\d{4})", text)  # ELS: "5 Oct 2023", "Jul 2023"
+    if dated and dated[2].lower() in _MONTHS:
+        year, month = int(dated[3]), _MONTHS[dated[2].lower()]
+        day = int(dated[1]) if dated[1] else calendar.monthrange(year, month)[1]
+        return Period(label, year, date(year, month, day), 1)
     single = re.fullmatch(r"(\d{4})", text)
     if single:
         year = int(single[1])

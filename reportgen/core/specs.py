@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -77,6 +77,23 @@ class DeriveModel(_Strict):
     age: str | None = Field(default=None, min_length=1, description="source age, if not the spec's")
 
 
+#: Publishers a ``source`` mapping may name.
+PUBLISHERS = ("ons-els",)
+ELS_SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
+
+
+class SourceModel(_Strict):
+    """A published series from a second publisher: ``source: {publisher: ons-els, dataset, indicator}``."""
+
+    publisher: Literal["ons-els"]
+    dataset: str = Field(pattern=ELS_SLUG_PATTERN, max_length=100, description="ELS dataset slug (its folder)")
+    indicator: str = Field(min_length=1, max_length=200, description="ELS indicator code or name in the dataset")
+    attribution: str = Field(default="", max_length=TEXT_LIMITS["source"], description="source text, if not ONS's")
+
+
+SourceText = Annotated[str, Field(min_length=1, max_length=TEXT_LIMITS["source"])]
+
+
 class SpecModel(_Strict):
     """Schema of an indicator spec file; see the README for every key."""
 
@@ -87,7 +104,7 @@ class SpecModel(_Strict):
     domain: Domain
     definition: str = Field(min_length=1, max_length=TEXT_LIMITS["definition"])
     rationale: str = Field(min_length=1, max_length=TEXT_LIMITS["rationale"])
-    source: str = Field(min_length=1, max_length=TEXT_LIMITS["source"])
+    source: SourceText | SourceModel = Field(union_mode="left_to_right")
     unit: str
     decimals: int = Field(ge=0, le=4)
     value_type: ValueType
@@ -118,9 +135,29 @@ class SpecModel(_Strict):
             raise ValueError("multiplier: a proportion needs multiplier 1, 100 (percentage) or 1000")
         if self.derive is not None and self.fingertips_id is not None:
             raise ValueError("derive: give either fingertips_id (a published series) or derive, not both")
+        if isinstance(self.source, SourceModel) and (self.fingertips_id is not None or self.derive is not None):
+            raise ValueError(
+                "source: a spec fed by ONS Explore Local Statistics (source: {publisher: ons-els, ...}) "
+                "cannot also have fingertips_id or derive; remove one"
+            )
         if self.derive is not None and self.value_type != "proportion":
             raise ValueError("derive: transform 'complement' is for proportions; set value_type: proportion")
         return self
+
+
+_SOURCE_FORM = "{publisher: ons-els, dataset: <slug>, indicator: <ELS indicator code or name>}"
+
+
+@dataclass(frozen=True)
+class ElsSource:
+    """Where an ONS Explore Local Statistics series is: ``{base}/{dataset}/{dataset}.csv``, one indicator."""
+
+    dataset: str
+    indicator: str
+
+    @property
+    def publisher(self) -> str:
+        return "ons-els"
 
 
 @dataclass(frozen=True)
@@ -176,6 +213,7 @@ class IndicatorSpec:
     path: str
     derive: DeriveParams | None = None
     fingertips_area_type: int | None = None
+    els: ElsSource | None = None
 
     @property
     def source_key(self) -> str:
@@ -195,7 +233,7 @@ class IndicatorSpec:
 
     @property
     def data_key(self) -> str:
-        """The ``Indicator ID`` this spec selects: its Fingertips id, or its own id for local data."""
+        """The ``Indicator ID`` this spec selects: its Fingertips id, or its own id (local and ELS data)."""
         return str(self.fingertips_id) if self.fingertips_id is not None else self.id
 
     @property
@@ -266,7 +304,7 @@ def _load_one(path: Path, directory: Path | None = None) -> tuple[IndicatorSpec 
     try:
         model = SpecModel.model_validate(data)
     except ValidationError as exc:
-        problems.extend(_translate(path, root, err) for err in exc.errors())
+        problems.extend(_translate(path, root, err) for err in _source_errors(exc.errors(), data.get("source")))
         return None, problems
     if model.id != path.stem:
         problems.append(
@@ -279,10 +317,37 @@ def _load_one(path: Path, directory: Path | None = None) -> tuple[IndicatorSpec 
     return (None if problems else _freeze(model, path)), problems
 
 
+def _source_errors(errors: list[Any], given: Any) -> list[Any]:
+    """Errors with the ``source`` union's branch names removed, only from the branch the value took.
+
+    ``source`` is text (the attribution of a Fingertips or local series) or a mapping naming an
+    ELS series; a mapping is reported against the mapping's keys, anything else as text.
+    """
+    kept: list[Any] = []
+    branch = "SourceModel" if isinstance(given, dict) else "constrained-str"
+    for err in errors:
+        loc = tuple(err["loc"])
+        if loc[:1] == ("source",) and len(loc) > 1 and loc[1] in ("constrained-str", "SourceModel"):
+            if loc[1] != branch:
+                continue
+            err = dict(err, loc=("source", *loc[2:]))
+            if branch == "constrained-str" and err["type"] == "string_type":
+                err = dict(err, type="value_error", msg=f"must be text, or a mapping {_SOURCE_FORM}")
+        kept.append(err)
+    return kept
+
+
 def _freeze(model: SpecModel, path: Path) -> IndicatorSpec:
-    fields = model.model_dump(exclude={"demo", "derive"})
+    fields = model.model_dump(exclude={"demo", "derive", "source"})
     demo = DemoParams(**model.demo.model_dump()) if model.demo else None
-    return IndicatorSpec(**fields, demo=demo, path=str(path), derive=_derive_params(model))
+    source, els = model.source, None
+    if isinstance(source, SourceModel):
+        els = ElsSource(source.dataset, " ".join(source.indicator.split()))
+        source = source.attribution or (
+            f"Office for National Statistics, Explore Local Statistics (dataset '{source.dataset}', "
+            f"indicator '{els.indicator}'); the original source is named in the dataset's metadata"
+        )
+    return IndicatorSpec(**fields, source=source, demo=demo, path=str(path), derive=_derive_params(model), els=els)
 
 
 def _derive_params(model: SpecModel) -> DeriveParams | None:
@@ -361,10 +426,21 @@ def _translate(path: Path, root: yaml.Node, err: Any) -> Problem:
     if kind == "missing":
         return Problem(_where(path, root, loc[:-1]), key, f"required key is missing; add '{loc[-1]}: ...'")
     if kind == "extra_forbidden":
-        nested = {"demo": tuple(DemoModel.model_fields), "derive": ("from", "transform", "sex", "age")}
+        nested = {
+            "demo": tuple(DemoModel.model_fields),
+            "derive": ("from", "transform", "sex", "age"),
+            "source": tuple(SourceModel.model_fields),
+        }
         allowed = ", ".join(ALLOWED_KEYS if len(loc) == 1 else nested.get(loc[0], ()))
         return Problem(_where(path, root, loc, want_key=True), key, f"unknown key; allowed keys are: {allowed}")
     where = _where(path, root, loc)
+    if key == "source.dataset" and kind == "string_pattern_mismatch":
+        return Problem(
+            where,
+            key,
+            f"must be an ELS dataset slug: lower-case letters, digits and hyphens, as the dataset's folder "
+            f"is named (e.g. library-walk) (got {given!r})",
+        )
     if kind == "literal_error":
         choices = _CHOICES.get(key) or err.get("ctx", {}).get("expected", "")
         listed = ", ".join(choices) if isinstance(choices, tuple) else str(choices)

@@ -19,8 +19,9 @@ from reportgen.core.options import DEFAULT_AUTHOR
 from reportgen.document.charts import draw_charts
 from reportgen.document.compose import ProfileInputs, plan_profile
 from reportgen.document.context import profile_context
-from reportgen.document.inputs import Prepared
+from reportgen.document.inputs import DocumentFiles, Prepared
 from reportgen.document.provenance import area_provenance, data_label
+from reportgen.document.publication import legend_for, publication_context, results_shown
 from reportgen.document.render import (
     PageLimitError,
     PdfAttachment,
@@ -30,13 +31,16 @@ from reportgen.document.render import (
     render_html,
 )
 from reportgen.document.theme import load_theme
+from reportgen.document.twin import twin_context
 from reportgen.document.view import load_wording
 
 PROFILE_TEMPLATE = "profile.html.j2"
 BRIEF_TEMPLATE = "brief.html.j2"
 #: Most pages of each document (docs/profile.md promises them); a longer one fails its area.
-MAX_PAGES = {PROFILE_TEMPLATE: 24, BRIEF_TEMPLATE: 4}
+MAX_PAGES = {PROFILE_TEMPLATE: 24, BRIEF_TEMPLATE: 2}
 DOCUMENT_NAMES = {PROFILE_TEMPLATE: "profile", BRIEF_TEMPLATE: "board brief"}
+#: The HTML twin: the profile as one accessible, self-contained web page (see reportgen.document.twin).
+TWIN_TEMPLATE = "twin.html.j2"
 
 
 @dataclass(frozen=True)
@@ -52,8 +56,17 @@ class ProfileDocument:
     identifier: str
 
 
-def make_document(prepared: Prepared, area: Area, changes: Mapping[str, Any] | None = None) -> ProfileDocument:
-    """Statistics to document model: plan, charts and every text of one area's profile."""
+def make_document(
+    prepared: Prepared,
+    area: Area,
+    changes: Mapping[str, Any] | None = None,
+    files: DocumentFiles | None = None,
+) -> ProfileDocument:
+    """Statistics to document model: plan, charts and every text of one area's profile.
+
+    ``files`` are the names of the area's files (from the publish stage), which the brief and the
+    publisher block name.
+    """
     options, table = prepared.options, prepared.table
     search_path = layout_search_path(options.layouts_dir, default_layouts_dir())
     theme = load_theme(search_path, options.palette)
@@ -90,6 +103,20 @@ def make_document(prepared: Prepared, area: Area, changes: Mapping[str, Any] | N
     )
     identifier = provenance["inputs_sha256"][:32]
     context = profile_context(plan, images)
+    context.update(
+        publication_context(
+            theme,
+            inputs.wording,
+            area=area,
+            edition=prepared.edition,
+            data_date=prepared.data_date,
+            files=files or DocumentFiles(),
+            version=__version__,
+        )
+    )
+    counts = context.get("glance", {}).get("counts", ())  # page 1's count badges, also in the brief
+    shown = results_shown(context["indicators"], (c.get("badge") for c in counts if isinstance(c, dict)))
+    context["brief_legend"] = legend_for(context["legend"], shown)  # the brief's key: only its results
     return ProfileDocument(area, prepared.edition, prepared.data_date, search_path, context, attachments, identifier)
 
 
@@ -121,3 +148,34 @@ def render_document(document: ProfileDocument, template: str) -> tuple[bytes, li
             "(value notes, names) or in the layouts."
         ) from None
     return pdf, [Problem("", "layouts", f"refused to fetch {url}", "warning") for url in log.blocked]
+
+
+@dataclass(frozen=True)
+class TwinLink:
+    """A file the HTML twin links to, beside it in the edition folder: the PDF profile or the brief."""
+
+    href: str  # a file name, relative to the page
+    kind: str  # wording key of the link text in the ``twin`` section: pdf_link or brief_link
+    size: int  # bytes
+
+
+def render_twin(document: ProfileDocument, links: tuple[TwinLink, ...] = ()) -> bytes:
+    """Document model to the HTML twin's bytes: the profile's sections as one accessible web page.
+
+    The same context as the PDF, in the ``web`` medium (charts as inline SVG, layout images as
+    ``data:`` URIs), with links to ``links`` (relative names). The same model gives the same bytes.
+    """
+    context = twin_context(document.context, {"files": [_link_view(document, link) for link in links]})
+    html = escape_bidi(render_html(make_environment(document.search_path, "web"), TWIN_TEMPLATE, context))
+    return html.encode("utf-8")
+
+
+def _link_view(document: ProfileDocument, link: TwinLink) -> dict[str, str]:
+    twin = document.context["wording"]["twin"]
+    size = f"{link.size / 1024:,.0f} KB" if link.size >= 1024 else f"{link.size} bytes"
+    kind = "PDF" if link.href.endswith(".pdf") else link.href.rsplit(".", 1)[-1].upper()
+    return {
+        "href": link.href,
+        "label": twin[link.kind],
+        "size": twin["file_size"].replace("{kind}", kind).replace("{size}", size),
+    }

@@ -41,30 +41,24 @@ from reportgen.document.models import (
     TrendChart,
     TrendPoint,
 )
-from reportgen.document.textwidth import FontWidths, face_widths, pad_left, spaces, wrap
-from reportgen.document.view import accent_tint, text_colour
+from reportgen.document.textwidth import FontWidths, face_widths, pad_left, spaces, wrap_name
+from reportgen.document.view import SHAPE_POINTS, accent_tint, shape_points, text_colour
 
 MM = 1 / 25.4  # inches per millimetre
 # The sizes of the charts are the theme's (theme.yaml ``sizes``); the templates take them from the
 # drawn images and the stylesheet from the same table.
 
 
-#: Marker outlines on a unit radius: triangle up or down, square, diamond (circles are drawn as circles).
-SHAPE_POINTS = {
-    "^": ((0, -1.05), (1.0, 0.75), (-1.0, 0.75)),
-    "v": ((0, 1.05), (1.0, -0.75), (-1.0, -0.75)),
-    "s": ((-0.8, -0.8), (0.8, -0.8), (0.8, 0.8), (-0.8, 0.8)),
-    "D": ((0, -1), (1, 0), (0, 1), (-1, 0)),
-}
-
-
 def _svg_marker(shape: str, x: float, y: float, r: float, fill: str, stroke: str, width: float) -> str:
-    """A marker as one SVG element: triangle up/down, circle, square or diamond (greyscale-safe shapes)."""
+    """A marker as one SVG element, in the shape of its result (see :data:`reportgen.document.view.SHAPES`):
+    triangles, arrows, circles, a ring (not compared), the quintiles' shapes, or the region's diamond."""
     style = f'fill="{fill}" stroke="{stroke}" stroke-width="{width:g}"'
     if shape == "o":
         return f'<circle cx="{x:.2f}" cy="{y:.2f}" r="{r * 0.85:.2f}" {style}/>'
-    text = " ".join(f"{x + dx * r:.2f},{y + dy * r:.2f}" for dx, dy in SHAPE_POINTS[shape])
-    return f'<polygon points="{text}" {style}/>'
+    if shape == "O":  # not compared: a ring in the result's colour, outlined, with a white centre
+        outer = _svg_marker("o", x, y, r, "#FFFFFF", stroke, width)
+        return outer + _svg_marker("o", x, y, r * 0.65, "none", fill, r * 0.45)
+    return f'<polygon points="{shape_points(shape, x, y, r)}" {style}/>'
 
 
 def draw_spine(chart: SpineChart, theme: Theme) -> ChartImage:
@@ -100,7 +94,10 @@ def draw_spine(chart: SpineChart, theme: Theme) -> ChartImage:
 def _y_ticks(values: list[float]) -> tuple[float, float, list[float]]:
     low, high = min(values), max(values)
     pad = (high - low) * 0.15 or abs(high) * 0.05 or 1.0
-    ticks = [t for t in MaxNLocator(nbins=4).tick_values(low - pad, high + pad) if low - pad <= t <= high + pad]
+    # Steps of 1, 2 or 5 (no 2.5): a narrow range gets ticks like 86.5, not 86.25, whose label would
+    # reach the axis title.
+    locator = MaxNLocator(nbins=4, steps=[1, 2, 5, 10])
+    ticks = [t for t in locator.tick_values(low - pad, high + pad) if low - pad <= t <= high + pad]
     return low - pad, high + pad, ticks
 
 
@@ -228,11 +225,28 @@ _MARKER_PATHS: dict[str, Path] = {}
 
 
 def _marker_path(shape: str) -> Path:
-    """A marker's unit outline, as ``scatter`` makes it (one path per shape, cached)."""
+    """A marker's unit outline, as ``scatter`` draws it (one path per shape, cached): the results' own
+    shapes (:data:`SHAPE_POINTS`, flipped: matplotlib's y runs upwards), circles as matplotlib's."""
     if shape not in _MARKER_PATHS:
-        style = MarkerStyle(shape)
-        _MARKER_PATHS[shape] = style.get_path().transformed(style.get_transform())
+        if shape in SHAPE_POINTS:
+            points = [(x * 0.5, -y * 0.5) for x, y in SHAPE_POINTS[shape]]
+            _MARKER_PATHS[shape] = Path([*points, points[0]], closed=True)
+        elif shape == "O":  # not compared: a ring (the outer circle anticlockwise, the hole clockwise)
+            _MARKER_PATHS[shape] = _ring(0.5, 0.24)
+        else:
+            style = MarkerStyle("o")
+            _MARKER_PATHS[shape] = style.get_path().transformed(style.get_transform())
     return _MARKER_PATHS[shape]
+
+
+def _ring(outer: float, inner: float, n: int = 28) -> Path:
+    """A ring as one path: a hole cut by winding the inner circle the other way."""
+    angles = [2 * math.pi * i / n for i in range(n)]
+    out = [(outer * math.cos(a), outer * math.sin(a)) for a in angles]
+    hole = [(inner * math.cos(-a), inner * math.sin(-a)) for a in angles]
+    vertices = [*out, out[0], *hole, hole[0]]
+    codes = [Path.MOVETO, *[Path.LINETO] * (n - 1), Path.CLOSEPOLY] * 2
+    return Path(vertices, codes)
 
 
 def draw_trend(chart: TrendChart, theme: Theme) -> ChartImage:
@@ -297,7 +311,12 @@ def _fill_area(canvas: _TrendCanvas, area: _Placed, colour: str) -> None:
     canvas.markers.set_paths([_marker_path(p.marker.shape) for _, p in area])
     offsets = np.array([(x, _number(p.value)) for x, p in area], dtype=float).reshape(-1, 2)
     canvas.markers.set_offsets(offsets)
-    canvas.markers.set_facecolor([p.marker.colour for _, p in area])
+    canvas.markers.set_facecolor([_face(p) for _, p in area])
+
+
+def _face(point: TrendPoint) -> str:
+    """A trend marker's fill: its result's colour (a not-compared marker is a ring, see :func:`_ring`)."""
+    return point.marker.colour
 
 
 def _number(value: float | None) -> float:
@@ -477,7 +496,7 @@ def draw_bar_panel(panel: BarPanel, theme: Theme) -> BarPanelImage:
     lines: list[BarLine] = [head]
     spans: list[tuple[int, int]] = []  # first line and line count of each authority
     for row, kind, text in zip(panel.rows, kinds, numbers, strict=True):
-        names = wrap(row.name, tab - NAME_GAP_MM, widths[kind], size)
+        names = wrap_name(row.name, tab - NAME_GAP_MM, widths[kind], size)
         spans.append((len(lines), len(names)))
         lines.append(BarLine(names[0], text, kind))
         lines.extend(BarLine(more, "", kind) for more in names[1:])
@@ -521,7 +540,7 @@ def _bar_marks(
     def x(percent: float) -> float:
         return left + (right - left) * percent / 100
 
-    shapes, dots = _PathGroups(), _PathGroups()
+    badges, shapes, glyphs, dots = _PathGroups(), _PathGroups(), _PathGroups(), _PathGroups()
     rules, whiskers = [f"M0 {line:.2f}H{width:g}"], list[str]()
     band = ""
     for row, (first, count) in zip(panel.rows, spans, strict=True):
@@ -530,12 +549,12 @@ def _bar_marks(
         if row.highlight:
             band = _rect(0, top, width, count * line, accent_tint(theme))
         marker, colour = row.result.marker(theme), row.result.colour(theme)
-        shapes.add(("badge", colour), f"M{sig_x - 1.4:.2f} {cy - 1.15:.2f}h2.8v2.3h-2.8Z")
+        badges.add(("badge", colour), f"M{sig_x - 1.4:.2f} {cy - 1.15:.2f}h2.8v2.3h-2.8Z")
         glyph = row.result.shape
-        if glyph in ("", "o"):  # a filled or hollow circle: a round dot (see _PathGroups)
-            dots.add(("glyph", text_colour(colour), colour if not glyph else ""), f"M{sig_x:.2f} {cy:.2f}h0")
-        else:
-            shapes.add(("glyph", text_colour(colour), glyph), _shape_path(glyph, sig_x, cy, 0.72))
+        if glyph in ("O", "o"):  # a filled or hollow circle: a round dot (see _PathGroups)
+            dots.add(("glyph", text_colour(colour), colour if glyph == "O" else ""), f"M{sig_x:.2f} {cy:.2f}h0")
+        else:  # drawn over every badge, so no badge of a later colour hides it
+            glyphs.add(("glyph", text_colour(colour), glyph), _shape_path(glyph, sig_x, cy, 0.72))
         if row.x is None:
             continue
         if panel.dots:
@@ -550,7 +569,7 @@ def _bar_marks(
     if panel.england is not None:
         ex = x(panel.england)
         parts.append(_stroke(f"M{ex:.2f} {line:.2f}V{height:.2f}", palette.england, 0.32))
-    parts += shapes.svg(neutrals) + _round_dots(dots)
+    parts += badges.svg(neutrals) + shapes.svg(neutrals) + _round_dots(dots) + glyphs.svg(neutrals)
     if whiskers:
         parts.append(_stroke("".join(whiskers), neutrals.ink, 0.18))
     parts += _bar_labels(theme, sig_x, left, right, panel)
@@ -637,5 +656,5 @@ def _dot_path(d: str, colour: str, diameter: float) -> str:
 
 
 def _shape_path(shape: str, x: float, y: float, r: float) -> str:
-    """A marker shape as path data: triangle up or down, square or diamond (greyscale-safe)."""
+    """A marker shape as path data (any of :data:`SHAPE_POINTS`: triangles, arrows, the quintiles' shapes)."""
     return "M" + "L".join(f"{x + dx * r:.2f} {y + dy * r:.2f}" for dx, dy in SHAPE_POINTS[shape]) + "Z"

@@ -223,7 +223,7 @@ class BarPanel:
 
 def _bar_chart(f: IndicatorFacts, inputs: ProfileInputs) -> BarPanel | None:
     rows = f.region_rows
-    if f.row is None or len(rows) < 2 or fmt.is_missing(f.row["value"]):
+    if f.row is None or len(rows) < 2:  # without the area's own value the chart still shows its region
         return None
     spec = f.spec
     known = rows[rows["value"].notna()]
@@ -334,7 +334,7 @@ def _trend_chart(f: IndicatorFacts, inputs: ProfileInputs) -> TrendChart | None:
     alt = narrative.trend_alt(
         wording,
         spec.short_name,
-        inputs.area.display_name,
+        inputs.area.in_sentence,  # "in the Isles of Scilly and England"
         (fmt.with_unit(first.value, spec.decimals, spec.unit), first.period),
         (fmt.with_unit(last.value, spec.decimals, spec.unit), last.period),
         (fmt.with_unit(eng[0], spec.decimals, spec.unit), fmt.with_unit(eng[-1], spec.decimals, spec.unit)),

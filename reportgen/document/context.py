@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 
 from reportgen.core import formatting as fmt
+from reportgen.core.changekinds import CHANGE_WHAT
 from reportgen.core.geography import Area
 from reportgen.core.specs import DOMAINS, IndicatorSpec
 from reportgen.document import narrative
@@ -27,9 +28,10 @@ from reportgen.document.compose import (
     value_text,
 )
 from reportgen.document.models import BarPanelImage, ChartImage, Theme
+from reportgen.document.strengths import SHOWN as SHOWN_STRENGTHS
+from reportgen.document.strengths import rank_strengths
 from reportgen.document.textwidth import columns, face_widths
 from reportgen.document.view import (
-    BUCKETS,
     NOT_COMPARED_RESULT,
     RESULTS_BY_KEY,
     SIGNIFICANT_TRENDS,
@@ -50,6 +52,7 @@ from reportgen.document.view import (
 )
 from reportgen.sources.data import note_text
 from reportgen.stats.coverage import RANK_IN_FILE
+from reportgen.stats.distribution import OWN_RANGE_NOTE
 from reportgen.stats.trend import CANNOT
 
 ENGLAND_AUTHORITIES = 153
@@ -92,7 +95,7 @@ def profile_context(plan: ProfilePlan, images: Images) -> dict[str, Any]:
         "keywords": wording.text("document", "keywords", area=area.name, code=area.code),
         "language": "en-GB",
         "area": area,
-        "place": area.display_name,
+        "place": area.in_sentence,  # mid-sentence: "the Isles of Scilly"
         "edition": inputs.edition,
         "author": inputs.author,
         "data_date": inputs.data_date.isoformat(),
@@ -115,18 +118,105 @@ def profile_context(plan: ProfilePlan, images: Images) -> dict[str, Any]:
         "provenance": inputs.provenance,
         "palette_note": wording.text("palette", "note", palette=inputs.theme.palette.title),
         "licences": sorted({s.licence for s in inputs.specs if s.licence}),
-        "changes": _changes(inputs.changes),
+        "changes": _changes(inputs),
     }
 
 
-def _changes(changes: dict | None) -> dict[str, Any] | None:
-    """The 'What has changed' section: None for a first edition, else the previous edition and rows."""
+#: changes.csv's ``what`` (reportgen.publish.changes) to the wording key of the "What has changed" section.
+CHANGE_KEYS = {label: key for key, label in CHANGE_WHAT.items()}
+_VALUE_CHANGES = ("period", "comparison", "trend", "revised")
+
+
+def _changes(inputs: ProfileInputs) -> dict[str, Any] | None:
+    """The 'What has changed' section: the earlier edition and one row per indicator with its values.
+
+    ``None`` for a first edition (nothing said about earlier ones); without an earlier edition found
+    in the output folder, a sentence saying so (and why, when an earlier folder has no benchmark table).
+    """
+    changes, wording = inputs.changes, inputs.wording
     if not changes:
         return None
+    previous = changes.get("previous_edition")
+    if not previous:
+        earlier = str(changes.get("earlier_without_table") or "")
+        text = (
+            wording.text("changes", "no_table", edition=earlier)
+            if earlier
+            else wording.text("changes", "none_found", edition=str(changes.get("edition") or inputs.edition))
+        )
+        return {"previous_edition": "", "heading": wording.text("changes", "title"), "message": text, "rows": []}
+    previous = str(previous)
+    specs = {s.id: s for s in inputs.specs}
+    grouped: dict[str, list[Mapping[str, Any]]] = {}
+    for row in changes.get("rows", []):
+        grouped.setdefault(str(row.get("indicator_id") or row.get("indicator", "")), []).append(row)
+    order = {s.id: i for i, s in enumerate(inputs.specs)}
     rows = [
-        {k: str(row.get(k, "")) for k in ("indicator", "what", "before", "after")} for row in changes.get("rows", [])
+        _change_row(items, specs.get(key), wording)
+        for key, items in sorted(grouped.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0]))
     ]
-    return {"previous_edition": str(changes.get("previous_edition", "")), "rows": rows}
+    return {
+        "previous_edition": previous,
+        "heading": wording.text("changes", "heading", edition=previous),
+        "message": "" if rows else wording.text("changes", "nothing", edition=previous),
+        "caption": wording.text("changes", "caption", edition=previous),
+        "columns": [
+            wording.text("changes", "column_indicator"),
+            wording.text("changes", "column_what"),
+            wording.text("changes", "column_before", edition=previous),
+            wording.text("changes", "column_after"),
+        ],
+        "rows": rows,
+    }
+
+
+def _change_row(items: list[Mapping[str, Any]], spec: IndicatorSpec | None, wording: Wording) -> dict[str, str]:
+    """One indicator's changes: what changed, and before and after with values, periods and results."""
+    keys = [CHANGE_KEYS.get(str(r.get("what", "")), "") for r in items]
+    what = "; ".join(
+        wording.text("changes", f"what_{k}") if k else str(r.get("what", "")) for k, r in zip(keys, items, strict=True)
+    )
+    sides = []
+    for side in ("before", "after"):
+        parts = []
+        first = next((r for k, r in zip(keys, items, strict=True) if k in _VALUE_CHANGES), None)
+        if first is not None and str(first.get(f"{side}_value", "")):
+            value = _change_value(str(first[f"{side}_value"]), spec)
+            parts.append(wording.text("changes", "value", value=value, period=str(first.get(f"{side}_period", ""))))
+        for k, r in zip(keys, items, strict=True):
+            text = str(r.get(side, ""))
+            if k == "comparison" and text:
+                parts.append(wording.label(comparison(text, spec.polarity if spec else "high_is_good")))
+            elif k == "trend" and text:
+                trend = wording.trend(text)
+                parts.append(trend[:1].upper() + trend[1:])
+            elif k not in _VALUE_CHANGES and text:
+                parts.append(text)
+        sides.append("; ".join(parts) or fmt.DASH)
+    name = spec.short_name if spec else str(items[0].get("indicator", ""))
+    return {"indicator": name, "what": what[:1].upper() + what[1:], "before": sides[0], "after": sides[1]}
+
+
+def _change_value(text: str, spec: IndicatorSpec | None) -> str:
+    """A value of changes.csv (a plain number) with the indicator's unit and decimals."""
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    return fmt.with_unit(number, spec.decimals, spec.unit) if spec else text
+
+
+def _changes_line(changes: Mapping[str, Any] | None, wording: Wording) -> str:
+    """Page 1's line: ``Since the 2024 edition: 3 comparisons with England changed, 2 new data periods.``"""
+    if not changes or not changes.get("previous_edition"):
+        return ""
+    edition = str(changes["previous_edition"])
+    keys = [CHANGE_KEYS.get(str(r.get("what", ""))) for r in changes.get("rows", [])]
+    order = ("comparison", "period", "trend", "revised", "definition", "added", "retired")
+    parts = [_plural(wording, "changes", f"count_{k}", keys.count(k)) for k in order if keys.count(k)]
+    if not parts:
+        return wording.text("glance", "changes_none", edition=edition)
+    return wording.text("glance", "changes_line", edition=edition, changes=", ".join(parts))
 
 
 def _coverage(plan: ProfilePlan) -> dict[str, Any] | None:
@@ -189,7 +279,7 @@ def _indicator_view(
         definition=spec.definition,
         rationale=spec.rationale,
         source=spec.source,
-        derivation_note=spec.derivation_note,
+        derivation_note=_derivation_note(spec, wording),
         unit=spec.unit or "none",
         caveats=spec.caveats,
         licence=spec.licence,
@@ -226,6 +316,25 @@ def _indicator_view(
         bar_panel=_bar_panel(bars.get(f"bars-{spec.id}"), images.get(f"bars-{spec.id}"), theme, wording),
         trend_rows=trend_rows,
         trend_text=_trend_table(trend_rows, theme, wording),
+    )
+
+
+#: Fingertips' sex or age of a series that has no such breakdown (a data value, not shown).
+NOT_APPLICABLE = "Not applicable"
+
+
+def _derivation_note(spec: IndicatorSpec, wording: Wording) -> str:
+    """How a derived figure was computed, for the definitions page ('' for a published series).
+
+    The source series' sex and age are named only where they say something ("Not applicable" is not).
+    """
+    if spec.derive is None:
+        return ""
+    named = (spec.derive.sex, spec.derive.age)
+    parts = [p for p in named if p.strip() and p.strip().casefold() != NOT_APPLICABLE.casefold()]
+    series = wording.text("definitions", "series", parts=", ".join(parts)) if parts else ""
+    return wording.text(
+        "definitions", "derived", multiplier=f"{spec.multiplier:g}", source=spec.derive.source_id, series=series
     )
 
 
@@ -297,8 +406,7 @@ def _subline(
     parts = []
     wording = inputs.wording
     if not fmt.is_missing(row["region_value"]):
-        label = wording.label(result).lower()
-        verdict = wording.text("phrases", "region_quintile", quintile=label) if result.kind == "quintile" else label
+        verdict = wording.verdict(result)
         region = fmt.place(row["region_name"]) if row["region_name"] else wording.text("names", "region")
         parts.append(
             wording.text(
@@ -376,12 +484,14 @@ def _notes(f: IndicatorFacts, inputs: ProfileInputs, has_value: bool) -> list[st
         notes.append(wording.text("notes", "no_england"))
     if row is not None and has_value and fmt.is_missing(row["region_value"]) and row["area_type"] == "UTLA":
         notes.append(wording.text("notes", "no_region"))
+    if row is not None and has_value and _text_of(row, "spine_note") == OWN_RANGE_NOTE:
+        notes.append(wording.text("notes", "own_range", area=inputs.area.in_sentence))
     return [n for n in notes if n]
 
 
 def _missing_note(f: IndicatorFacts, inputs: ProfileInputs, has_value: bool) -> str:
     """Why there is no value: no data for the indicator, none for the area, or none in the latest period."""
-    wording, area = inputs.wording, inputs.area.display_name
+    wording, area = inputs.wording, inputs.area.in_sentence
     if not len(f.series) and not f.periods:
         return wording.text("notes", "no_indicator_data", file=inputs.data_label)
     if not len(f.series):
@@ -414,7 +524,8 @@ def _trend_rows(f: IndicatorFacts, theme: Theme, wording: Wording) -> tuple[Tren
 
 
 TREND_COLUMNS = ("trend_value", "trend_interval", "trend_benchmark")  # wording keys (``charts``)
-RESULT_MIN_MM = 14.0  # room left for the "vs England" column, whose words may wrap
+RESULT_MIN_MM = 14.0  # the narrowest "vs England" column
+GLYPH_EM = 1.1  # a result's shape and the space after it, in em
 
 
 def _trend_table(rows: tuple[TrendRow, ...], theme: Theme, wording: Wording) -> TrendText | None:
@@ -433,7 +544,11 @@ def _trend_table(rows: tuple[TrendRow, ...], theme: Theme, wording: Wording) -> 
     period_title = wording.text("charts", "trend_period")
     period = max([bold.width(period_title, size)] + [body.width(r.period, size) for r in rows])
     widest = max([bold.width(head, size)] + [body.width(line, size) for line in lines])
-    if period + widest + 3 * padding + RESULT_MIN_MM > sizes.col_right:
+    results = max(
+        [RESULT_MIN_MM, bold.width(wording.text("charts", "trend_versus"), size)]
+        + [body.width(r.badge.label, size) + GLYPH_EM * size for r in rows]
+    )  # the results never wrap (one line per period)
+    if period + widest + 3 * padding + results > sizes.col_right:
         return None
     return TrendText(head, tuple(lines))
 
@@ -446,51 +561,104 @@ COUNT_RESULTS = {
     "worse": comparison("Worse"),
     "not_compared": NOT_COMPARED_RESULT,
 }
+#: Page 1's count buckets: every indicator is in exactly one, so the counts add up to the catalogue.
+#: better, similar and worse always show; the others when they hold an indicator.
+GLANCE_BUCKETS = ("better", "similar", "worse", "no_judgement", "quintiles", "not_compared", "no_data")
+ALWAYS_COUNTED = ("better", "similar", "worse")
+_KIND_BUCKETS = {
+    "better": "better",
+    "similar": "similar",
+    "worse": "worse",
+    "higher": "no_judgement",
+    "lower": "no_judgement",
+    "quintile": "quintiles",
+}
+
+
+def glance_bucket(ind: IndicatorView) -> str:
+    """The page-1 count an indicator is in: its comparison with England, or why there is none."""
+    if not ind.has_value:
+        return "no_data"
+    return _KIND_BUCKETS.get(ind.result.kind, "not_compared")
 
 
 def _glance(plan: ProfilePlan, indicators: list[IndicatorView]) -> dict[str, Any]:
-    """Counts and key messages of page 1; an indicator is counted in the column of the list it is in."""
+    """Page 1: strengths first (ranked, see strengths.py), the counts, areas to develop and trends."""
     inputs = plan.inputs
     wording = inputs.wording
-    counts = dict.fromkeys(BUCKETS, 0)
-    strengths: list[tuple[tuple[int, int], str]] = []
+    place = inputs.area.in_sentence
+    buckets = [glance_bucket(ind) for ind in indicators]
+    shown = [k for k in GLANCE_BUCKETS if k in ALWAYS_COUNTED or k in buckets]
     develop: list[tuple[tuple[int, int], str]] = []
     trends = []
     for f, ind in zip(plan.facts, indicators, strict=True):
-        result = ind.result
-        counts[result.bucket] += 1
         if not ind.has_value:
             continue
-        sentence = narrative.key_message(wording, ind.name, ind.value, ind.period, ind.comparison_sentence)
-        rank = (0 if result.strong else 1, len(strengths) + len(develop))
-        if result.strength:
-            strengths.append((rank, sentence))
-        elif result.to_develop:
-            develop.append((rank, sentence))
+        result = ind.result
+        if result.to_develop:
+            sentence = narrative.key_message(wording, ind.name, ind.value, ind.period, ind.comparison_sentence)
+            develop.append(((0 if result.strong else 1, len(develop)), sentence))
         if message := _trend_sentence(f, ind, wording):
             trends.append(message)
+    ranked = rank_strengths(plan.facts, indicators, wording, _coverage(plan) is not None)
     return {
-        "by_domain": _domain_counts(indicators),
-        "counts": [
-            {"key": k, "n": n, "badge": badge(COUNT_RESULTS[k], inputs.theme, wording)} for k, n in counts.items()
-        ],
-        "count_labels": {k: wording.label(r) for k, r in COUNT_RESULTS.items()},
+        "by_domain": _domain_counts(indicators, shown),
+        "counts": [_count(k, buckets.count(k), inputs.theme, wording) for k in shown],
+        "counts_caption": wording.text("glance", "counts_caption", area=inputs.area.in_sentence, total=len(indicators)),
+        "counts_note": wording.text(
+            "glance",
+            "counts_note",
+            others="".join(
+                wording.text("glance", f"counts_note_{k}", area=place) for k in shown if k not in ALWAYS_COUNTED
+            ),
+        ),
+        "count_labels": {k: _count_label(k, wording) for k in GLANCE_BUCKETS},
+        "bucket_keys": shown,
         "total": len(indicators),
-        "strengths": [s for _, s in sorted(strengths)],
+        "total_label": wording.text("glance", "count_total"),
+        "strengths": [
+            {"name": s.name, "text": wording.text("strengths", "item", kind=s.label, detail=s.detail), "kind": s.kind}
+            for s in ranked.shown
+        ],
+        "strengths_fewer": _strengths_fewer(len(ranked.candidates), wording),
+        "strengths_more": _plural(wording, "glance", "strengths_more", ranked.more) if ranked.more else "",
         "develop": [s for _, s in sorted(develop)],
         "trends": trends,
-        "unjudged": sum(
-            1 for f in plan.facts if f.spec.polarity not in JUDGED or f.spec.comparison in ("quintiles", "none")
-        ),
+        "changes_line": _changes_line(inputs.changes, wording),
     }
 
 
-def _domain_counts(indicators: list[IndicatorView]) -> list[dict[str, Any]]:
+def _count(key: str, n: int, theme: Theme, wording: Wording) -> dict[str, Any]:
+    """One count of page 1: its badge where it is a comparison result (better, similar, worse), its label."""
+    shown_badge = badge(COUNT_RESULTS[key], theme, wording) if key in ALWAYS_COUNTED else None
+    return {"key": key, "n": n, "badge": shown_badge, "label": _count_label(key, wording)}
+
+
+def _count_label(key: str, wording: Wording) -> str:
+    if key in COUNT_RESULTS and key != "not_compared":
+        return wording.label(COUNT_RESULTS[key])
+    return wording.text("glance", f"count_{key}")
+
+
+def _plural(wording: Wording, section: str, key: str, n: int) -> str:
+    return wording.text(section, f"{key}_{'one' if n == 1 else 'many'}", n=n)
+
+
+def _strengths_fewer(n: int, wording: Wording) -> str:
+    """The honest sentence when fewer than three indicators meet a strength test ('' with three or more)."""
+    if n >= SHOWN_STRENGTHS:
+        return ""
+    if n == 0:
+        return wording.text("glance", "strengths_none")
+    return _plural(wording, "glance", "strengths_fewer", n)
+
+
+def _domain_counts(indicators: list[IndicatorView], keys: list[str]) -> list[dict[str, Any]]:
     rows = []
     for domain in DOMAINS:
-        buckets = [ind.result.bucket for ind in indicators if ind.domain == domain]
+        buckets = [glance_bucket(ind) for ind in indicators if ind.domain == domain]
         if buckets:
-            rows.append({"name": domain, "total": len(buckets), **{k: buckets.count(k) for k in BUCKETS}})
+            rows.append({"name": domain, "total": len(buckets), **{k: buckets.count(k) for k in keys}})
     return rows
 
 
@@ -507,28 +675,37 @@ def _trend_sentence(f: IndicatorFacts, ind: IndicatorView, wording: Wording) -> 
 
 LEGEND_ORDER = (
     (
-        "england_title",
+        "england",
         ("better_998", "better_95", "better", "similar", "worse", "worse_95", "worse_998", "not_compared"),
     ),
-    ("unjudged_title", ("higher_998", "higher_95", "higher", "lower", "lower_95", "lower_998")),
-    (
-        "quintiles_title",
-        tuple(f"quintile_judged_{i}" for i in range(1, 6)) + tuple(f"quintile_unjudged_{i}" for i in range(1, 6)),
-    ),
+    ("unjudged", ("higher_998", "higher_95", "higher", "similar", "lower", "lower_95", "lower_998", "not_compared")),
+    ("quintiles_judged", tuple(f"quintile_judged_{i}" for i in range(1, 6))),
+    ("quintiles_unjudged", tuple(f"quintile_unjudged_{i}" for i in range(1, 6))),
 )
+LEGEND_TITLES = {  # wording keys (``legend``) of each colour set's title
+    "england": "england_title",
+    "unjudged": "unjudged_title",
+    "quintiles_judged": "quintiles_judged_title",
+    "quintiles_unjudged": "quintiles_unjudged_title",
+}
 ALWAYS_IN_LEGEND = ("better", "similar", "worse", "not_compared")
+#: Results shared by the significance groups: shown in the England group, and in the no-judgement group
+#: only when there is no England group to show them.
+SHARED_KEYS = ("similar", "not_compared")
 
 
 def _legend(theme: Theme, wording: Wording, indicators: list[IndicatorView]) -> list[LegendGroup]:
-    """The key to every comparison result that appears in the document (and the basic four), palette-aware."""
+    """The key to every comparison result that appears in the document (and the basic four), palette-aware:
+    one labelled group per colour set."""
     seen = set(ALWAYS_IN_LEGEND)
     for ind in indicators:
         seen.update(_result_keys(ind))
     groups = []
-    for title, keys in LEGEND_ORDER:
-        items = tuple(badge(RESULTS_BY_KEY[k], theme, wording) for k in keys if k in seen)
+    for kind, keys in LEGEND_ORDER:
+        shown = [k for k in keys if k in seen and not (kind == "unjudged" and k in SHARED_KEYS)]
+        items = tuple(badge(RESULTS_BY_KEY[k], theme, wording) for k in shown)
         if items:
-            groups.append(LegendGroup(wording.text("legend", title), items))
+            groups.append(LegendGroup(wording.text("legend", LEGEND_TITLES[kind]), items, kind))
     return groups
 
 

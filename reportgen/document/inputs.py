@@ -31,6 +31,18 @@ class Prepared:
     warnings: tuple[Problem, ...] = ()
 
 
+@dataclass(frozen=True)
+class DocumentFiles:
+    """The names of an area's files in its edition folder, as the publish stage names them
+    (``reportgen.publish.area.output_names``), so that the brief and the About page can name them
+    without the document stage importing publish. Empty: not known (the documents then say
+    "the full profile" without a file name)."""
+
+    profile: str = ""
+    brief: str = ""
+    data: str = ""
+
+
 def edition_and_date(data: IndicatorData, specs: list[IndicatorSpec], options: BuildOptions) -> tuple[str, date]:
     """Edition label and 'data as at' date: from the options, else from the latest period in the data."""
     keys = {s.data_key for s in specs}

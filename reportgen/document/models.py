@@ -60,6 +60,21 @@ class Sizes:
 
 
 @dataclass(frozen=True)
+class Publisher:
+    """Who publishes the profiles and on what terms (theme.yaml ``publisher``): the publisher block of
+    the About page and of the board brief. Empty texts are not shown (an unnamed publisher is said so)."""
+
+    name: str = ""  # the organisation; empty: the block says the profile was made with reportgen
+    url: str = ""  # the organisation's website
+    contact_email: str = ""
+    contact_url: str = ""  # a contact page
+    publication_url: str = ""  # the publication page of an edition; "{edition}" is replaced by the edition
+    licence: str = ""  # the data's licence, e.g. Open Government Licence v3.0
+    licence_url: str = ""
+    attribution: tuple[str, ...] = ()  # one line per source, e.g. OHID's Fingertips and the ONS
+
+
+@dataclass(frozen=True)
 class Theme:
     """Fonts, palette, neutral colours, sizes and branding of a profile (from the layouts folder)."""
 
@@ -71,6 +86,7 @@ class Theme:
     organisation: str = ""
     logo: str = ""
     logo_alt: str = ""
+    publisher: Publisher = Publisher()
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,8 @@ def key_message(wording: Wording, name: str, value_text: str, period: str, phras
 
 
 def trend_message(wording: Wording, name: str, trend: str, first: tuple[str, str], last: tuple[str, str]) -> str:
-    """``Employment rate has been increasing and getting better, from 70.1% in 2019/20 to 73.7% in 2023/24.``"""
+    """``Employment rate: increasing and getting better, from 70.1% in 2019/20 to 73.7% in 2023/24.`` (no verb
+    to agree with plural names such as 'Adults physically active')."""
     return wording.text(
         "messages",
         "trend",

@@ -62,7 +62,14 @@ def area_provenances(
 
 def _settings(prepared: Prepared, changes: Mapping[str, Any] | None) -> dict[str, Any]:
     options = prepared.options
-    return {"author": options.author or DEFAULT_AUTHOR, "palette": options.palette, "changes": changes}
+    # The files asked for are part of the inputs: a rerun with --no-html or --no-brief rebuilds.
+    outputs = {"brief": options.brief, "data_csv": options.data_csv, "html": options.html}
+    return {
+        "author": options.author or DEFAULT_AUTHOR,
+        "palette": options.palette,
+        "changes": changes,
+        "outputs": outputs,
+    }
 
 
 def provenance_record(prepared: Prepared, area: Area) -> dict[str, str]:

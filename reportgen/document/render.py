@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import base64
 import functools
 import importlib.metadata
 import io
@@ -26,6 +27,7 @@ import jinja2
 from jinja2.loaders import split_template_path
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError, safe_range
 from jinja2.utils import Namespace
+from markupsafe import Markup
 
 from reportgen.core.errors import RenderError, ReportgenError
 from reportgen.document.theme import LayoutFileError, find_layout_file, layout_file
@@ -153,30 +155,38 @@ def _repeats_too_much(left: Any, right: Any) -> bool:
     return False
 
 
-MAX_ENVIRONMENTS = 4  # layouts search paths whose compiled templates a process keeps
-_ENVIRONMENTS: OrderedDict[tuple[Path, ...], jinja2.Environment] = OrderedDict()
+MAX_ENVIRONMENTS = 4  # layouts search paths (and media) whose compiled templates a process keeps
+_ENVIRONMENTS: OrderedDict[tuple[object, ...], jinja2.Environment] = OrderedDict()
+#: The media a document is rendered for: ``pdf`` (WeasyPrint reads layout files by ``file:`` URL) and
+#: ``web`` (the HTML twin: one self-contained page, so a layout file is inlined as a ``data:`` URI).
+MEDIA = ("pdf", "web")
+#: Layout files a web page may inline (a council's logo): images only.
+WEB_ASSET_TYPES = ("image/png", "image/jpeg", "image/gif", "image/svg+xml", "image/webp")
 
 
-def make_environment(search_path: Sequence[Path]) -> jinja2.Environment:
+def make_environment(search_path: Sequence[Path], medium: str = "pdf") -> jinja2.Environment:
     """Sandboxed Jinja2 environment: autoescaping on for every template, missing values are errors.
 
-    One environment per layouts search path is kept in the process, so a batch worker compiles
-    each template once; the loader's up-to-date check recompiles a template whose file changed.
+    One environment per layouts search path and medium is kept in the process, so a batch worker
+    compiles each template once; the loader's up-to-date check recompiles a template whose file
+    changed. In the ``web`` medium ``asset_url`` gives a ``data:`` URI (see :func:`asset_data_uri`).
     """
+    if medium not in MEDIA:
+        raise ValueError(f"unknown medium {medium!r}")
     for directory in search_path:
         if not directory.is_dir():
             raise RenderError(f"Layouts directory {directory} does not exist. Pass --layouts DIR with your templates.")
-    key = tuple(Path(d).resolve() for d in search_path)
+    key = (medium, *(Path(d).resolve() for d in search_path))
     env = _ENVIRONMENTS.get(key)
     if env is None:
-        env = _ENVIRONMENTS[key] = _new_environment(search_path)
+        env = _ENVIRONMENTS[key] = _new_environment(search_path, medium)
         while len(_ENVIRONMENTS) > MAX_ENVIRONMENTS:
             _ENVIRONMENTS.popitem(last=False)
     _ENVIRONMENTS.move_to_end(key)
     return env
 
 
-def _new_environment(search_path: Sequence[Path]) -> jinja2.Environment:
+def _new_environment(search_path: Sequence[Path], medium: str = "pdf") -> jinja2.Environment:
     env = LayoutsEnvironment(
         loader=LayoutsLoader(search_path),
         autoescape=True,  # select_autoescape() would not cover .html.j2
@@ -190,7 +200,7 @@ def _new_environment(search_path: Sequence[Path]) -> jinja2.Environment:
     folders = tuple(search_path)
 
     def layouts_asset_url(name: str) -> str:  # a plain function: nothing for a template to reach through
-        return asset_url(folders, name)
+        return asset_data_uri(folders, name) if medium == "web" else asset_url(folders, name)
 
     env.globals["asset_url"] = layouts_asset_url
     return env
@@ -198,13 +208,35 @@ def _new_environment(search_path: Sequence[Path]) -> jinja2.Environment:
 
 def asset_url(search_path: Sequence[Path], name: str) -> str:
     """``file:`` URL of a static layout file, from the first layouts directory that has it."""
+    return _asset_path(search_path, name).as_uri()
+
+
+def _asset_path(search_path: Sequence[Path], name: str) -> Path:
     try:
         found = find_layout_file(search_path, str(name))
     except LayoutFileError as exc:
         raise RenderError(f"asset_url({name!r}): {exc.message}") from None
     if found is None:
         raise RenderError(f"Layout file {name!r} not found in {', '.join(str(d) for d in search_path)}.")
-    return found.as_uri()
+    return found
+
+
+def asset_data_uri(search_path: Sequence[Path], name: str) -> str:
+    """A static layout image (a logo) as a ``data:`` URI, for a page that loads nothing from elsewhere."""
+    path = _asset_path(search_path, name)
+    kind = mimetypes.guess_type(path.name)[0] or ""
+    if kind not in WEB_ASSET_TYPES:
+        raise RenderError(f"asset_url({name!r}): the HTML twin inlines only images (PNG, JPEG, GIF, SVG, WebP).")
+    try:
+        payload = path.read_bytes()
+    except OSError as exc:
+        raise RenderError(f"asset_url({name!r}): {path} cannot be read ({exc.strerror}).") from None
+    return f"data:{kind};base64," + base64.b64encode(payload).decode("ascii")
+
+
+def trusted_html(text: str) -> Any:
+    """``text`` as markup the templates print unescaped: only for HTML that reportgen itself made and checked."""
+    return Markup(text)  # noqa: S704 - the callers build it from escaped parts (reportgen.document.twin)
 
 
 def render_html(env: jinja2.Environment, template: str, context: dict[str, Any]) -> str:

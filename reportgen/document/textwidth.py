@@ -139,3 +139,25 @@ def columns(
         return between.join(out)
 
     return line(head, bold), [line(row, body) for row in rows]
+
+
+NBSP = "\u00a0"
+#: Short words that never end or start a line of a name alone ('City / of', 'Isles / of Scilly').
+CONNECTORS = frozenset({"of", "upon", "and", "on", "the", "in", "with", "&"})
+
+
+def glue_connectors(name: str) -> str:
+    """A name with a non-breaking space after each connecting word (and before a final one), so that it
+    wraps between whole parts: 'Kingston upon Hull, / City of', never 'City / of' or 'Isles of / Scilly'."""
+    words = name.split(" ")
+    out = words[:1]
+    for previous, word in zip(words, words[1:], strict=False):
+        last = word is words[-1]
+        joined = previous.lower() in CONNECTORS or (last and word.lower() in CONNECTORS)
+        out[-1:] = [f"{out[-1]}{NBSP}{word}"] if joined else [out[-1], word]
+    return " ".join(out)
+
+
+def wrap_name(text: str, limit: float, widths: FontWidths, size: float) -> list[str]:
+    """:func:`wrap` a name between whole parts (see :func:`glue_connectors`); lines keep plain spaces."""
+    return [line.replace(NBSP, " ") for line in wrap(glue_connectors(text), limit, widths, size)]

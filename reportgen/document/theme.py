@@ -21,7 +21,7 @@ from pydantic_core import PydanticCustomError
 
 from reportgen.core.errors import RenderError
 from reportgen.core.yamlsafe import load_yaml_file
-from reportgen.document.models import Neutrals, Palette, Sizes, Theme
+from reportgen.document.models import Neutrals, Palette, Publisher, Sizes, Theme
 from reportgen.stats.compare import BOB_LABELS, NOT_COMPARED, RAG_LABELS
 
 REQUIRED_LABELS = (*RAG_LABELS, *BOB_LABELS, NOT_COMPARED)
@@ -176,12 +176,32 @@ class FontFile(_Strict):
     files: list[str] | None = None
 
 
+_ADDRESS_PART = r"[^@\s<>\"'\\(),;:]+"  # no spaces, quotes, angle brackets: safe to print and to link
+WebAddress = Annotated[str, Field(pattern=r"^(https?://[^\s<>\"'\\]+)?$", max_length=300)]
+EmailAddress = Annotated[str, Field(pattern=rf"^({_ADDRESS_PART}@{_ADDRESS_PART}\.[A-Za-z]{{2,}})?$", max_length=200)]
+PublisherText = Annotated[str, Field(max_length=300)]
+
+
+class PublisherFile(_Strict):
+    """The ``publisher`` block of theme.yaml: who publishes the profiles, contact, licence and attribution."""
+
+    name: PublisherText | None = None
+    url: WebAddress | None = None
+    contact_email: EmailAddress | None = None
+    contact_url: WebAddress | None = None
+    publication_url: WebAddress | None = None
+    licence: PublisherText | None = None
+    licence_url: WebAddress | None = None
+    attribution: Annotated[list[PublisherText], Field(max_length=12)] | None = None
+
+
 class ThemeFile(_Strict):
     """A theme.yaml file: branding, fonts and palettes; every key optional."""
 
     organisation: Annotated[str, Field(max_length=300)] | None = None
     logo: str | None = None
     logo_alt: Annotated[str, Field(max_length=300)] | None = None
+    publisher: PublisherFile | None = None
     font: FontFile | None = None
     neutrals: NeutralsFile | None = None
     sizes: SizesFile | None = None
@@ -201,6 +221,11 @@ _FRIENDLY = {
     "float_type": "must be a number",
     "greater_than": "must be more than 0",
 }
+#: Messages of keys whose text must have a form (checked by a pattern), by the key's last part.
+_PATTERN_MESSAGES = {
+    "contact_email": "must be an email address such as health.intelligence@example.gov.uk",
+    "url": "must be a web address starting https:// (or http://), without spaces or quotes",
+}
 
 
 def _validation_message(path: Path, exc: ValidationError) -> RenderError:
@@ -209,6 +234,11 @@ def _validation_message(path: Path, exc: ValidationError) -> RenderError:
         key = ".".join(str(part) for part in error["loc"]) or "(top level)"
         text = _FRIENDLY.get(error["type"], error["msg"])
         if error["type"] in ("too_short", "too_long") and "quintiles" not in key:
+            text = error["msg"]
+        if error["type"] == "string_pattern_mismatch" and key.startswith("publisher."):
+            last = key.rpartition(".")[2]
+            text = _PATTERN_MESSAGES["contact_email" if last == "contact_email" else "url"]
+        if error["type"] == "string_too_long":
             text = error["msg"]
         problems.append(f"{path}: {key}: {text}")
     return RenderError("\n".join(problems))
@@ -312,7 +342,20 @@ def load_theme(search_path: Sequence[Path], palette: str | None = None) -> Theme
         organisation=str(raw.get("organisation") or ""),
         logo=logo,
         logo_alt=str(raw.get("logo_alt") or ""),
+        publisher=_publisher(raw),
     )
+
+
+def _publisher(theme: dict) -> Publisher:
+    """Who publishes the profiles (theme.yaml ``publisher``, validated by :class:`PublisherFile`)."""
+    raw = theme.get("publisher") or {}
+    texts = {
+        f.name: " ".join(str(raw.get(f.name) or "").split())
+        for f in dataclasses.fields(Publisher)
+        if f.name != "attribution"
+    }
+    lines = tuple(" ".join(str(line).split()) for line in raw.get("attribution") or ())
+    return Publisher(**texts, attribution=tuple(line for line in lines if line))
 
 
 def _asset(search_path: Sequence[Path], name: str, theme_path: Path, key: str) -> Path:

@@ -9,6 +9,7 @@ exact Fingertips label (for data outputs), its wording key (display text lives i
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -33,8 +34,48 @@ from reportgen.stats.compare import (
 from reportgen.stats.trend import CANNOT, NO_CHANGE
 
 JUDGED_POLARITIES = ("high_is_good", "low_is_good")
-SHAPES = {"better": "^", "higher": "^", "worse": "v", "lower": "v", "similar": "o", "quintile": "s"}
-GLYPHS = {"^": "▲", "v": "▼", "o": "●", "s": "■", "": "○"}
+#: Marker shape of each result kind: triangles up or down (better or higher, worse or lower; an arrow
+#: when significant at the 99.8% level too), a filled circle for similar, a hollow circle for not
+#: compared, and one shape per quintile. Every result that can appear in one chart has its own shape,
+#: so charts read in greyscale.
+SHAPES = {"better": "^", "higher": "^", "worse": "v", "lower": "v", "similar": "o", "not_compared": "O"}
+STRONG_SHAPES = {"better": "A", "higher": "A", "worse": "V", "lower": "V"}
+QUINTILE_SHAPES = ("s", "P", "X", "*", "H")  # quintile 1 (best or lowest) to 5 (worst or highest)
+#: Text glyphs of the shapes, for text-only outputs (the badges draw the shapes themselves).
+GLYPHS = {"^": "▲", "v": "▼", "A": "⬆", "V": "⬇", "o": "●", "O": "○", "s": "■", "P": "✚", "X": "✖", "*": "★", "H": "⧗"}
+
+
+def _star(points: int = 5, inner: float = 0.45) -> tuple[tuple[float, float], ...]:
+    out = []
+    for i in range(2 * points):
+        radius = 1.0 if i % 2 == 0 else inner
+        angle = math.pi * i / points
+        out.append((round(radius * math.sin(angle), 3), round(-radius * math.cos(angle) + 0.08, 3)))
+    return tuple(out)
+
+
+def _rotated(points: tuple[tuple[float, float], ...], degrees: float) -> tuple[tuple[float, float], ...]:
+    a = math.radians(degrees)
+    return tuple(
+        (round(x * math.cos(a) - y * math.sin(a), 3), round(x * math.sin(a) + y * math.cos(a), 3)) for x, y in points
+    )
+
+
+_PLUS = ((-0.34, -1.0), (0.34, -1.0), (0.34, -0.34), (1.0, -0.34), (1.0, 0.34), (0.34, 0.34),
+         (0.34, 1.0), (-0.34, 1.0), (-0.34, 0.34), (-1.0, 0.34), (-1.0, -0.34), (-0.34, -0.34))  # fmt: skip
+#: Marker outlines on a unit radius, y downwards (SVG): every shape but the circles.
+SHAPE_POINTS: dict[str, tuple[tuple[float, float], ...]] = {
+    "^": ((0, -1.05), (1.0, 0.75), (-1.0, 0.75)),
+    "v": ((0, 1.05), (1.0, -0.75), (-1.0, -0.75)),
+    "A": ((0, -1.1), (1.0, 0.05), (0.4, 0.05), (0.4, 1.0), (-0.4, 1.0), (-0.4, 0.05), (-1.0, 0.05)),
+    "V": ((0, 1.1), (1.0, -0.05), (0.4, -0.05), (0.4, -1.0), (-0.4, -1.0), (-0.4, -0.05), (-1.0, -0.05)),
+    "s": ((-0.8, -0.8), (0.8, -0.8), (0.8, 0.8), (-0.8, 0.8)),
+    "D": ((0, -1), (1, 0), (0, 1), (-1, 0)),
+    "P": _PLUS,
+    "X": _rotated(_PLUS, 45),
+    "*": _star(),
+    "H": ((-0.85, -0.95), (0.85, -0.95), (0.12, 0), (0.85, 0.95), (-0.85, 0.95), (-0.12, 0)),
+}
 BUCKETS = ("better", "similar", "worse", "not_compared")
 _LEVEL_KEYS = {"99.8%": "998", "95%": "95", "": ""}
 _COLOUR = re.compile(r"^#[0-9A-Fa-f]{6}$")
@@ -61,8 +102,22 @@ class Comparison:
 
     @property
     def shape(self) -> str:
-        """Greyscale-safe marker: ^ better/higher, v worse/lower, o similar, s quintile, '' not compared."""
-        return SHAPES.get(self.kind, "")
+        """Greyscale-safe marker (see :data:`SHAPES`): each result of one comparison method has its own."""
+        if self.kind == "quintile":
+            return QUINTILE_SHAPES[self.quintile - 1]
+        if self.level == "99.8%":
+            return STRONG_SHAPES[self.kind]
+        return SHAPES.get(self.kind, "O")
+
+    @property
+    def word_key(self) -> str:
+        """Wording key of the plain word without the confidence level: ``better`` for 'Better 99.8%'."""
+        return self.kind if self.level else self.key
+
+    @property
+    def level_key(self) -> str:
+        """``95``, ``998`` or '' (one level): which confidence qualifier a two-level result carries."""
+        return _LEVEL_KEYS[self.level]
 
     @property
     def glyph(self) -> str:
@@ -100,7 +155,7 @@ class Comparison:
         return palette.comparison.get(self.label, palette.comparison[NOT_COMPARED])
 
     def marker(self, theme: Theme) -> Marker:
-        return Marker(self.label, self.colour(theme), self.shape or "o")
+        return Marker(self.label, self.colour(theme), self.shape)
 
 
 def comparison(label: object, polarity: str = "high_is_good") -> Comparison:
@@ -150,6 +205,20 @@ TREND_KEYS = {
 SIGNIFICANT_TRENDS = frozenset(label for label, key in TREND_KEYS.items() if key not in ("no_change", "cannot"))
 
 
+#: Wording keys of the confidence levels (``scheme`` qualifiers, ``phrases`` in sentences) and of verdicts.
+_QUALIFIERS = {"95": "qualifier_95", "998": "qualifier_998"}
+_LEVEL_PHRASES = {"95": "level_95", "998": "level_998"}
+_VERDICT_LEVELS = {"95": "verdict_level_95", "998": "verdict_level_998"}
+_VERDICTS = {
+    "better": "verdict_better",
+    "worse": "verdict_worse",
+    "higher": "verdict_higher",
+    "lower": "verdict_lower",
+    "similar": "verdict_similar",
+    "not_compared": "verdict_not_compared",
+}
+
+
 def slots(text: str) -> list[str]:
     """The ``{slot}`` names of a wording text, in order of appearance."""
     return list(dict.fromkeys(_PLACEHOLDER.findall(text)))
@@ -186,19 +255,36 @@ class Wording:
         return _PLACEHOLDER.sub(fill, template)
 
     def label(self, result: Comparison) -> str:
+        """The display label: the plain word, with the confidence level where the comparison has two."""
         return self.text("labels", result.key)
 
     def short(self, result: Comparison) -> str:
         return self.text("short_labels", result.key)
 
+    def word(self, result: Comparison) -> str:
+        """The plain word alone (``Better`` for 'Better 99.8%')."""
+        return self.text("labels", result.word_key)
+
+    def qualifier(self, result: Comparison) -> str:
+        """The confidence qualifier of a two-level result (``(99.8%)``), else empty."""
+        return self.text("scheme", _QUALIFIERS[result.level_key]) if result.level_key else ""
+
     def phrase(self, result: Comparison, benchmark: str, value: str) -> str:
-        """``significantly better than England (67.1%)``, ``in the best quintile of authorities (...)``."""
+        """``significantly better than England (67.1%)``, ``significantly worse than England (66.9%; 95%
+        confidence)``, ``in the best quintile of authorities (...)``."""
         if result.kind == "quintile":
             return self.text(
                 "phrases", "quintile", quintile=self.label(result).lower(), benchmark=benchmark, value=value
             )
-        level = self.text("phrases", "level_998") if result.level == "99.8%" else ""
+        level = self.text("phrases", _LEVEL_PHRASES[result.level_key]) if result.level_key else ""
         return self.text("phrases", result.kind, benchmark=benchmark, value=value, level=level)
+
+    def verdict(self, result: Comparison) -> str:
+        """A result as the end of a sentence without a value: ``significantly worse (95% confidence)``."""
+        if result.kind == "quintile":
+            return self.text("phrases", "region_quintile", quintile=self.label(result).lower())
+        level = self.text("phrases", _VERDICT_LEVELS[result.level_key]) if result.level_key else ""
+        return self.text("phrases", _VERDICTS[result.kind], level=level)
 
     def trend(self, label: str) -> str:
         """A recent trend as said in a sentence (``increasing and getting better``); an unknown label as it is."""
@@ -338,7 +424,12 @@ def text_colour(background: str) -> str:
 
 @dataclass(frozen=True)
 class Badge:
-    """A comparison badge: Fingertips label, display labels, glyph and colours."""
+    """A comparison badge: Fingertips label, display labels, shape and colours.
+
+    ``label`` is the full display label ('Better (99.8%)'); a badge shows it as ``word`` and, for a
+    two-level comparison, ``qualifier``. ``icon`` is the result's marker shape as a small SVG (a
+    ``data:`` URI) in the badge's text colour: the same shapes as the charts.
+    """
 
     label: str
     short: str
@@ -347,11 +438,17 @@ class Badge:
     glyph: str
     colour: str
     text_colour: str
+    word: str = ""
+    qualifier: str = ""
+    shape: str = ""
+    icon: str = ""
+    mark: str = ""
 
 
 def badge(result: Comparison, theme: Theme, wording: Wording) -> Badge:
     """Template data of a comparison badge."""
     colour = result.colour(theme)
+    ink = text_colour(colour)
     return Badge(
         label=wording.label(result),
         short=wording.short(result),
@@ -359,8 +456,60 @@ def badge(result: Comparison, theme: Theme, wording: Wording) -> Badge:
         key=result.key,
         glyph=result.glyph,
         colour=colour,
-        text_colour=text_colour(colour),
+        text_colour=ink,
+        word=wording.word(result),
+        qualifier=wording.qualifier(result),
+        shape=result.shape,
+        icon=shape_icon(result.shape, ink),
+        mark=shape_icon(result.shape, colour, theme.neutrals.ink),
     )
+
+
+def shape_points(shape: str, x: float, y: float, r: float) -> str:
+    """A shape's outline (not the circles) as SVG polygon points around (x, y) with radius r."""
+    return " ".join(f"{x + dx * r:.2f},{y + dy * r:.2f}" for dx, dy in SHAPE_POINTS[shape])
+
+
+def shape_svg(shape: str, fill: str, stroke: str = "none", size: float = 10.0, width: float = 0.0) -> str:
+    """One marker shape as a whole SVG document of ``size`` units (circles, ring, triangles, arrows ...)."""
+    c, r = size / 2, size / 2 - max(width, 0.4)
+    style = f'fill="{fill}" stroke="{stroke}" stroke-width="{width:g}"'
+    if shape == "o":
+        body = f'<circle cx="{c:g}" cy="{c:g}" r="{r * 0.85:.2f}" {style}/>'
+    elif shape == "O":  # not compared: a ring
+        ring = max(width, size * 0.13)
+        body = (
+            f'<circle cx="{c:g}" cy="{c:g}" r="{r * 0.85 - ring / 2:.2f}" fill="none" stroke="{fill}" '
+            f'stroke-width="{ring:.2f}"/>'
+        )
+    else:
+        body = f'<polygon points="{shape_points(shape, c, c, r)}" {style}/>'
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{size:g}" height="{size:g}" viewBox="0 0 {size:g} {size:g}">'
+        f"{body}</svg>"
+    )
+
+
+@lru_cache(maxsize=256)
+def shape_icon(shape: str, colour: str, outline: str = "") -> str:
+    """A result's shape as a ``data:`` URI: in a badge's text colour, or (``outline``) in the result's
+    colour outlined as in the charts, for text cells (cached: a document holds a few dozen)."""
+    import base64
+
+    svg = shape_svg(shape, colour, outline or "none", width=0.8 if outline else 0.0)
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
+
+
+def display_label(label: object, wording: Wording | None = None) -> str:
+    """The display label of a Fingertips comparison label ('Better 95%' -> 'Better (95%)'), for data
+    outputs that keep Fingertips' label in its own column; empty for an empty cell."""
+    if label is None or (isinstance(label, float) and math.isnan(label)) or label == "":
+        return ""
+    words = wording or packaged_wording()
+    text = str(label)
+    # The label alone decides: 'Middle quintile' reads the same with or without a judgement.
+    result = comparison(text, "no_judgement" if text in QUINTILE_LABELS_BOB else "high_is_good")
+    return words.label(result) if result.kind != "not_compared" or text == NOT_COMPARED else text
 
 
 @dataclass(frozen=True)
@@ -425,10 +574,12 @@ class TrendArrow:
 
 @dataclass(frozen=True)
 class LegendGroup:
-    """One line of the key to the symbols: a title and its badges."""
+    """One line of the key to the symbols: a title and its badges; ``kind`` names the colour set
+    (``england``, ``unjudged``, ``quintiles_judged``, ``quintiles_unjudged``)."""
 
     title: str
     items: tuple[Badge, ...]
+    kind: str = ""
 
 
 # --------------------------------------------------------------------------- one indicator, once

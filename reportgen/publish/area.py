@@ -16,13 +16,21 @@ from reportgen.core.errors import OutputError, Problem
 from reportgen.core.files import is_ons_code
 from reportgen.core.geography import Area
 from reportgen.core.memory import rare_collections
-from reportgen.document.build import BRIEF_TEMPLATE, PROFILE_TEMPLATE, make_document, render_document
-from reportgen.document.inputs import Prepared
+from reportgen.document.build import (
+    BRIEF_TEMPLATE,
+    PROFILE_TEMPLATE,
+    TwinLink,
+    make_document,
+    render_document,
+    render_twin,
+)
+from reportgen.document.inputs import DocumentFiles, Prepared
 from reportgen.publish.prepare import check_area, check_edition
 from reportgen.publish.site import data_csv
 
 BRIEF_SUFFIX = "-brief.pdf"  # the same suffixes as reportgen.publish.site reads
 DATA_SUFFIX = "-data.csv"
+HTML_SUFFIX = ".html"  # the HTML twin: <code>-<slug>.html beside <code>-<slug>.pdf
 
 
 @dataclass(frozen=True)
@@ -39,7 +47,10 @@ class AreaFiles:
 
 
 def render_area(prepared: Prepared, area: Area, changes: Mapping[str, Any] | None = None) -> AreaFiles:
-    """The area's profile (and, as the options ask, its board brief and data CSV) as bytes.
+    """The area's profile (and, as the options ask, its board brief, HTML twin and data CSV) as bytes.
+
+    The files are in this order: the PDF profile, the brief, the HTML twin (which links the two
+    PDFs beside it), the data CSV.
 
     Raises a :class:`~reportgen.core.errors.ReportgenError` when the area cannot be built (no
     rows for it without ``allow_empty``, a template error, ...).
@@ -47,15 +58,20 @@ def render_area(prepared: Prepared, area: Area, changes: Mapping[str, Any] | Non
     check_area(prepared, area)
     names = output_names(prepared.edition, area)
     with rare_collections():
-        document = make_document(prepared, area, changes)
+        document = make_document(prepared, area, changes, DocumentFiles(names.profile, names.brief, names.data))
         profile, warnings = render_document(document, PROFILE_TEMPLATE)
         files = {names.profile: profile}
         if prepared.options.brief:
             brief, brief_warnings = render_document(document, BRIEF_TEMPLATE)
             files[names.brief] = brief
             warnings += brief_warnings
+        if prepared.options.html:
+            links = [TwinLink(names.profile, "pdf_link", len(profile))]
+            if names.brief in files:
+                links.append(TwinLink(names.brief, "brief_link", len(files[names.brief])))
+            files[names.html] = render_twin(document, tuple(links))
     if prepared.options.data_csv:
-        files[names.data] = data_csv(prepared.table[prepared.table["area_code"] == area.code])
+        files[names.data] = data_csv(prepared.table[prepared.table["area_code"] == area.code], prepared.specs)
     return AreaFiles(area, files, tuple(dict.fromkeys(warnings)))
 
 
@@ -66,6 +82,11 @@ class OutputNames:
     profile: str
     brief: str
     data: str
+    html: str
+
+    def wanted(self, brief: bool, html: bool) -> list[str]:
+        """The names a build writes: the profile, then the brief and the HTML twin if asked for."""
+        return [self.profile] + [self.brief] * brief + [self.html] * html
 
 
 def output_names(edition: str, area: Area) -> OutputNames:
@@ -74,7 +95,7 @@ def output_names(edition: str, area: Area) -> OutputNames:
     if not is_ons_code(area.code):
         raise OutputError(f"Area code {area.code!r} is not an ONS area code, so it cannot name an output file.")
     stem = f"{area.code}-{slugify(area.name)}"
-    return OutputNames(f"{stem}.pdf", f"{stem}{BRIEF_SUFFIX}", f"{stem}{DATA_SUFFIX}")
+    return OutputNames(f"{stem}.pdf", f"{stem}{BRIEF_SUFFIX}", f"{stem}{DATA_SUFFIX}", f"{stem}{HTML_SUFFIX}")
 
 
 def slugify(text: str, limit: int = 60) -> str:

@@ -21,6 +21,7 @@ from typing import Any, TypedDict
 
 import pandas as pd
 
+from reportgen.core.changekinds import CHANGE_WHAT
 from reportgen.core.errors import InputFileError, ReportgenError, printable
 from reportgen.core.files import edition_problem, neutralise_text
 from reportgen.core.periods import period_sort_key
@@ -45,13 +46,21 @@ NEEDED_COLUMNS = (
     "compared_to_england",
     "recent_trend",
 )
+#: Read when present: the values of the latest periods (every benchmark.csv reportgen writes has them).
+OPTIONAL_COLUMNS = ("value",)
 LOCAL_TYPES = ("UTLA", "Other")
-CHANGES_COLUMNS = ("area_code", "area_name", "indicator_id", "indicator", "what", "before", "after")
+CHANGES_COLUMNS = (
+    "area_code", "area_name", "indicator_id", "indicator", "what", "before", "after",
+    "before_value", "before_period", "after_value", "after_period",
+)  # fmt: skip
+#: The columns a changes.csv must have to be read back (the value columns came later; empty when absent).
+REQUIRED_CHANGES_COLUMNS = CHANGES_COLUMNS[:7]
 
 
 @dataclass(frozen=True)
 class Change:
-    """One line of changes.csv."""
+    """One line of changes.csv: what changed, and the latest value and period of each edition
+    (values rounded to the indicator's decimals, without unit; empty for a change of definition)."""
 
     area_code: str
     area_name: str
@@ -60,6 +69,10 @@ class Change:
     what: str
     before: str
     after: str
+    before_value: str = ""
+    before_period: str = ""
+    after_value: str = ""
+    after_period: str = ""
 
 
 def csv_bytes(header: tuple[str, ...] | list[str], rows: Iterable[Iterable[object]]) -> bytes:
@@ -154,7 +167,11 @@ def read_benchmark_csv(source: Path | bytes, label: str) -> pd.DataFrame:
     try:
         with handle:
             frame = pd.read_csv(
-                handle, dtype=str, keep_default_na=False, encoding="utf-8", usecols=lambda c: c in NEEDED_COLUMNS
+                handle,
+                dtype=str,
+                keep_default_na=False,
+                encoding="utf-8",
+                usecols=lambda c: c in NEEDED_COLUMNS or c in OPTIONAL_COLUMNS,
             )
     except (OSError, ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
         raise ReportgenError(f"{label}: not a readable benchmark table ({_one_line(exc)}).") from None
@@ -223,28 +240,52 @@ def compare_editions(
     """Every change between two editions, per authority and indicator, sorted."""
     before, after = latest_rows(previous), latest_rows(current)
     now_specs = specs_digest(specs)
+    decimals = {s.id: s.decimals for s in specs}
     areas = {code: row["area_name"] for (code, _), row in after.items()}
     changes = []
     for (code, indicator), row in sorted(after.items()):
         old = before.get((code, indicator))
         if old is not None:
             name = now_specs[indicator]["name"] if indicator in now_specs else indicator
-            changes += _row_changes(code, row, old, name)
+            changes += _row_changes(code, row, old, name, decimals.get(indicator))
     changes += _spec_changes(areas, previous_specs, now_specs)
     return sorted(changes, key=lambda c: (c.area_code, c.indicator_id, c.what))
 
 
-def _row_changes(code: str, row: dict, old: dict, name: str) -> list[Change]:
+def _row_changes(code: str, row: dict, old: dict, name: str, decimals: int | None) -> list[Change]:
+    """A new period, comparison or trend of one authority's indicator, or, for the same period with the
+    same comparison, a revised value; each with both editions' latest values and periods."""
     found = []
     pairs = (
-        ("New data period", "period"),
-        ("Comparison with England", "compared_to_england"),
-        ("Recent trend", "recent_trend"),
+        (CHANGE_WHAT["period"], "period"),
+        (CHANGE_WHAT["comparison"], "compared_to_england"),
+        (CHANGE_WHAT["trend"], "recent_trend"),
     )
+    before_value, after_value = _rounded(old.get("value", ""), decimals), _rounded(row.get("value", ""), decimals)
+    values = (before_value, old["period"], after_value, row["period"])
     for what, column in pairs:
         if old[column] != row[column] and (old[column] or row[column]):
-            found.append(Change(code, row["area_name"], row["indicator_id"], name, what, old[column], row[column]))
+            found.append(
+                Change(code, row["area_name"], row["indicator_id"], name, what, old[column], row[column], *values)
+            )
+    unchanged = old["period"] == row["period"] and old["compared_to_england"] == row["compared_to_england"]
+    if unchanged and before_value != after_value:
+        revised = (CHANGE_WHAT["revised"], before_value, after_value, *values)
+        found.append(Change(code, row["area_name"], row["indicator_id"], name, *revised))
     return found
+
+
+def _rounded(text: str, decimals: int | None) -> str:
+    """A benchmark.csv value rounded to the indicator's decimals ('' when missing; as it is if not a number)."""
+    if not text:
+        return ""
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    if number != number:
+        return ""
+    return f"{number:.{decimals}f}" if decimals is not None else f"{number:g}"
 
 
 def _spec_changes(
@@ -254,22 +295,29 @@ def _spec_changes(
         return []
     per_indicator = []
     for ind in sorted(set(now_specs) - set(previous_specs)):
-        per_indicator.append((ind, now_specs[ind]["name"], "Indicator added", "", "New in this edition"))
+        per_indicator.append((ind, now_specs[ind]["name"], CHANGE_WHAT["added"], "", "New in this edition"))
     for ind in sorted(set(previous_specs) - set(now_specs)):
         name = str(previous_specs[ind].get("name", ind))
-        per_indicator.append((ind, name, "Indicator retired", "In the previous edition", "No longer included"))
+        per_indicator.append((ind, name, CHANGE_WHAT["retired"], "In the previous edition", "No longer included"))
     for ind in sorted(set(now_specs) & set(previous_specs)):
         if previous_specs[ind].get("sha256") != now_specs[ind]["sha256"]:
             old_keys = previous_specs[ind].get("keys", {})
             revised = [k for k in DEFINITION_KEYS if str(old_keys.get(k)) != str(now_specs[ind]["keys"][k])]
             after = "Revised: " + ", ".join(k.replace("_", " ") for k in revised) if revised else "Revised"
-            per_indicator.append((ind, now_specs[ind]["name"], "Definition revised", "", after))
+            per_indicator.append((ind, now_specs[ind]["name"], CHANGE_WHAT["definition"], "", after))
     return [Change(code, name, *item) for code, name in sorted(areas.items()) for item in per_indicator]
 
 
 def changes_csv(changes: list[Change]) -> bytes:
     """changes.csv: one row per change, every text cell neutralised against formula injection."""
     return csv_bytes(CHANGES_COLUMNS, ([getattr(c, k) for k in CHANGES_COLUMNS] for c in changes))
+
+
+#: The keys of each change passed to an area's build (its "What has changed" section).
+AREA_CHANGE_KEYS = (
+    "indicator_id", "indicator", "what", "before", "after",
+    "before_value", "before_period", "after_value", "after_period",
+)  # fmt: skip
 
 
 def changes_by_area(
@@ -281,7 +329,28 @@ def changes_by_area(
     grouped: dict[str, list[dict[str, str]]] = {code: [] for code in area_codes}
     for c in changes:
         if c.area_code in grouped:
-            grouped[c.area_code].append(
-                {"indicator": c.indicator, "what": c.what, "before": c.before, "after": c.after}
-            )
+            grouped[c.area_code].append({k: getattr(c, k) for k in AREA_CHANGE_KEYS})
     return {code: {"previous_edition": previous_edition, "rows": rows} for code, rows in grouped.items()}
+
+
+def earlier_editions(out_dir: Path, edition: str) -> list[str]:
+    """The names of the edition folders in ``out_dir`` earlier than ``edition``, oldest first (with or
+    without a benchmark table)."""
+    if not _is_folder(out_dir):
+        return []
+    names = [
+        d.name for d in out_dir.iterdir()
+        if d.name != edition and edition_problem(d.name) is None and _is_folder(d)
+        and edition_sort_key(d.name) < edition_sort_key(edition)
+    ]  # fmt: skip
+    return sorted(names, key=edition_sort_key)
+
+
+def no_earlier_edition(out_dir: Path, edition: str) -> dict[str, Any]:
+    """What a profile says when no earlier edition with a benchmark table is in its output folder: the
+    edition it was looked for beside and the latest earlier edition folder without a benchmark table,
+    if any. The folder's name or path is not printed, so a profile's bytes do not depend on where it
+    is written (and no local path is published)."""
+    earlier = earlier_editions(out_dir, edition)
+    latest = earlier[-1] if earlier else ""
+    return {"previous_edition": None, "edition": edition, "earlier_without_table": latest, "rows": []}

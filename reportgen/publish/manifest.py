@@ -3,14 +3,15 @@
 Anyone with write access to a published folder can replace these files, so they are read through
 :mod:`reportgen.core.readers` (regular files only, no links, no FIFOs, size- and depth-capped)
 and validated by the pydantic models below. A manifest entry names only files that reportgen
-itself writes (``<ONS code>-<slug>.pdf``, ``-brief.pdf``, ``-data.csv``, the code being the
+itself writes (``<ONS code>-<slug>.pdf``, ``-brief.pdf``, ``.html``, ``-data.csv``, the code being the
 entry's own); a listed file that is a link, folder, FIFO or device makes the whole manifest
 corrupt. A corrupt manifest is never used: the run warns, rebuilds its areas, and nothing it
 lists is read, zipped or linked.
 
 An area's files count as up to date (:func:`is_up_to_date`) only when each is a regular file
 with its recorded SHA-256 and, for a PDF, the provenance embedded in it names the area and the
-inputs hash of this run.
+inputs hash of this run; an HTML twin must be a whole page (it parses, its elements close, it
+ends with ``</html>``) whose ``reportgen-area`` and ``reportgen-inputs-sha256`` meta tags say the same.
 
 The models ignore keys they do not know; a key that reportgen starts to read must be added here.
 """
@@ -23,6 +24,7 @@ import re
 import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -49,10 +51,10 @@ MAX_SPECS_BYTES = 16 * 1024 * 1024
 #: Size limit of one published PDF or CSV read to check it (a profile is about 150 KB).
 MAX_OUTPUT_BYTES = 64 * 1024 * 1024
 #: The suffixes of an area's files, as reportgen.publish.area.output_names makes them.
-OUTPUT_SUFFIXES = (".pdf", "-brief.pdf", "-data.csv")  # "-brief" is part of the slug in the pattern below
+OUTPUT_SUFFIXES = (".pdf", "-brief.pdf", ".html", "-data.csv")  # "-brief" is part of the slug in the pattern below
 SLUG_LIMIT = 60
 #: ``<ONS code>-<slug><suffix>``: the only names a manifest may list (reportgen.publish.area.output_names).
-OUTPUT_NAME = re.compile(r"(?P<code>[EWSN]\d{8})-(?P<slug>[a-z0-9]+(?:-[a-z0-9]+)*)(?P<suffix>\.pdf|-data\.csv)")
+OUTPUT_NAME = re.compile(r"(?P<code>[EWSN]\d{8})-(?P<slug>[a-z0-9]+(?:-[a-z0-9]+)*)(?P<suffix>\.pdf|\.html|-data\.csv)")
 
 Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
 ShortText = Annotated[str, Field(max_length=500)]
@@ -196,6 +198,8 @@ def _check_listed_file(folder: Path, area_code: str, name: str, sha256: str, inp
         return "is missing"
     if hashlib.sha256(data).hexdigest() != sha256:
         return "does not have the SHA-256 the manifest lists"
+    if name.endswith(".html"):
+        return twin_problem(data, area_code, inputs_sha256)
     if name.endswith(".pdf"):
         record = embedded_provenance(data)
         if record is None:
@@ -204,6 +208,63 @@ def _check_listed_file(folder: Path, area_code: str, name: str, sha256: str, inp
             return f"embeds the provenance of another area ({str(record.get('area_code'))[:20]!r}, not {area_code})"
         if record.get("inputs_sha256") != inputs_sha256:
             return "embeds provenance with an inputs hash other than the manifest's"
+    return None
+
+
+class _TwinReader(HTMLParser):
+    """The reportgen meta tags of an HTML twin, and whether its elements open and close in order."""
+
+    VOID = frozenset(
+        "area base br col embed hr img input link meta source track wbr".split()
+        + "circle ellipse line path polygon polyline rect stop use".split()  # SVG elements written as <x/>
+    )
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.meta: dict[str, str] = {}
+        self.open: list[str] = []
+        self.problem: str | None = None
+        self.closed_html = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "meta":
+            values = dict(attrs)
+            if (values.get("name") or "").startswith("reportgen-"):
+                self.meta[str(values["name"])] = values.get("content") or ""
+        if tag not in self.VOID:
+            self.open.append(tag)
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "meta":
+            self.handle_starttag(tag, attrs)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self.VOID:
+            return
+        if not self.open or self.open[-1] != tag:
+            self.problem = self.problem or f"closes <{tag[:20]}> where <{(self.open or ['nothing'])[-1][:20]}> is open"
+            return
+        self.open.pop()
+        self.closed_html = self.closed_html or (tag == "html" and not self.open)
+
+
+def twin_problem(data: bytes, area_code: str, inputs_sha256: str) -> str | None:
+    """Why ``data`` is not a whole HTML twin of ``area_code`` built from ``inputs_sha256``, or ``None``."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return "is not UTF-8 text"
+    if not text.startswith("<!DOCTYPE html>") or text.rstrip()[-7:].lower() != "</html>":
+        return "is not a whole HTML page (it must start with <!DOCTYPE html> and end with </html>)"
+    reader = _TwinReader()
+    reader.feed(text)
+    reader.close()
+    if reader.problem or not reader.closed_html or reader.open:
+        return f"is not a whole HTML page ({reader.problem or 'its elements do not all close'})"
+    if reader.meta.get("reportgen-area") != area_code:
+        return f"is the page of another area ({reader.meta.get('reportgen-area', 'none')[:20]!r}, not {area_code})"
+    if reader.meta.get("reportgen-inputs-sha256") != inputs_sha256:
+        return "names an inputs hash other than the manifest's"
     return None
 
 

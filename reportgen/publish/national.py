@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import gc
 import io
+import json
 import multiprocessing
 import os
 import resource
@@ -55,7 +56,12 @@ from reportgen.sources.data import INDICATOR_ID, PERIOD, IndicatorData
 from reportgen.stats.fingerprint import dependency_rows
 
 MANIFEST_FILE = mf.MANIFEST_FILE
-RUN_FILE = mf.RUN_FILE
+RUN_FILE = mf.RUN_FILE  # the latest run's report
+RUNS_FILE = "runs.jsonl"  # every run's report, one JSON object a line, oldest first
+#: The run history kept: past this size, the oldest lines are dropped when a run is added.
+MAX_RUNS_BYTES = 8 * 1024 * 1024
+#: The largest index.html read back to compare with the page a run would write.
+MAX_INDEX_BYTES = 32 * 1024 * 1024
 LOCK_FILE = LEGACY_LOCK  # earlier versions' lock in the edition folder; the lock is now in the work folder
 #: A worker process is replaced after this many areas, which caps its memory.
 MAX_TASKS_PER_CHILD = 10
@@ -111,7 +117,7 @@ class AreaResult:
 
 @dataclass
 class RunReport:
-    """What a national run did; also written as run.json."""
+    """What a national run did; also written as run.json (the latest run) and added to runs.jsonl (every run)."""
 
     edition: str
     data_date: str
@@ -506,6 +512,7 @@ def run_national(
         _write_edition_files(folder, report, prepared)
         if settings.verify:
             _verify(folder, report)
+        _append_run(folder, report)
     return report
 
 
@@ -564,8 +571,8 @@ def _changes(
     """The earlier edition's label, per area what has changed since it, and every change (None for a
     first edition: changes.csv is written at the end, from what is published)."""
     previous_dir = ch.find_previous(prepared.options.out_dir, folder.name, settings.previous)
-    if previous_dir is None:
-        return None, ch.changes_by_area([], None, [a.code for a in areas]), None
+    if previous_dir is None:  # each profile says that no earlier edition was found, and where it looked
+        return None, {a.code: ch.no_earlier_edition(prepared.options.out_dir, folder.name) for a in areas}, None
     label = ch.previous_label(previous_dir)
     previous = ch.read_benchmark_csv(previous_dir / ch.BENCHMARK_FILE, str(previous_dir / ch.BENCHMARK_FILE))
     current = ch.read_benchmark_csv(current_csv, "current benchmark table")
@@ -680,15 +687,17 @@ def _write_edition_tables(
     if not current:
         return
     earlier = set(manifest["areas"]) - current
-    write_file(folder / ch.BENCHMARK_FILE, _benchmark_table(folder, prepared.table, current, earlier, report))
-    write_file(folder / ch.SPECS_FILE, ch.specs_json_bytes(prepared.specs))
+    write_if_changed(
+        folder / ch.BENCHMARK_FILE, _benchmark_table(folder, prepared.table, current, earlier, report), MAX_TABLE_BYTES
+    )
+    write_if_changed(folder / ch.SPECS_FILE, ch.specs_json_bytes(prepared.specs), MAX_TABLE_BYTES)
     changes = [] if found is None else [c for c in found if c.area_code in current]
     kept = _earlier_changes(folder / CHANGES_FILE, earlier, report) if earlier else []
     if found is None and not kept:
         _remove_stale(folder / CHANGES_FILE)  # a first edition: nothing published has changes
         return
     rows = sorted(changes + kept, key=lambda c: (c.area_code, c.indicator_id, c.what))
-    write_file(folder / CHANGES_FILE, ch.changes_csv(rows))
+    write_if_changed(folder / CHANGES_FILE, ch.changes_csv(rows), MAX_TABLE_BYTES)
 
 
 CHANGES_FILE = "changes.csv"
@@ -722,11 +731,12 @@ def _earlier_changes(path: Path, earlier: set[str], report: RunReport) -> list[c
     old = _read_earlier(path, report, len(earlier))
     if old is None or old.empty:
         return []
-    if not set(ch.CHANGES_COLUMNS) <= set(old.columns):
+    if not set(ch.REQUIRED_CHANGES_COLUMNS) <= set(old.columns):
         report.warnings.append(f"{path}: not a changes table; the rows of {len(earlier)} earlier area(s) are left out")
         return []
-    kept = old[old["area_code"].isin(earlier)]
-    return [ch.Change(*row) for row in kept[list(ch.CHANGES_COLUMNS)].itertuples(index=False, name=None)]
+    # A changes.csv written before the value columns existed is still read: its values are empty.
+    kept = old[old["area_code"].isin(earlier)].reindex(columns=list(ch.CHANGES_COLUMNS), fill_value="")
+    return [ch.Change(*row) for row in kept.itertuples(index=False, name=None)]
 
 
 def _read_earlier(path: Path, report: RunReport, count: int) -> pd.DataFrame | None:
@@ -768,18 +778,71 @@ def _missing_value_warnings(table: pd.DataFrame, areas: Iterable[Area]) -> list[
 
 
 def _write_edition_files(folder: Path, report: RunReport, prepared: Prepared) -> None:
-    """The download page, the zip of every PDF and the run report."""
+    """The zip of every area file, the download page and the run report.
+
+    The zip and the page are left untouched (same bytes, same file) when a run would write them as
+    they are: a rerun that changes nothing does not make a sync tool upload them again.
+    """
     manifest = read_manifest(folder)
-    try:
-        write_zip(folder / site.ZIP_FILE, folder, site.zip_members(manifest))
-    except ReportgenError as exc:  # e.g. the disk is full: the page and the run report are still written
-        report.problems.append(f"{site.ZIP_FILE}: {exc}")
     search_path = layout_search_path(prepared.options.layouts_dir, default_layouts_dir())
+    names = site.zip_members(manifest)
+    prefix = site.zip_prefix(report.edition)
+    columns = site.data_columns(prepared.table.columns)
+    readme = site.edition_readme(report.edition, prepared.data_date, columns, search_path)
+    comment = site.zip_comment(prefix, names, site.listed_sha256(manifest), readme)
+    if not site.zip_is_current(folder / site.ZIP_FILE, folder, prefix, names, comment):
+        try:
+            extra = {site.README_FILE: readme}
+            write_zip(folder / site.ZIP_FILE, folder, names, prefix=prefix, extra=extra, comment=comment)
+        except ReportgenError as exc:  # e.g. the disk is full: the page and the run report are still written
+            report.problems.append(f"{site.ZIP_FILE}: {exc}")
     page = site.index_html(
-        manifest, folder, report.edition, prepared.data_date, prepared.data.synthetic, search_path=search_path
+        manifest,
+        folder,
+        report.edition,
+        prepared.data_date,
+        prepared.data.synthetic,
+        search_path=search_path,
+        previous_edition=report.previous_edition,
     )
-    write_file(folder / site.INDEX_FILE, page)
+    write_if_changed(folder / site.INDEX_FILE, page, MAX_INDEX_BYTES)
     write_json(folder / RUN_FILE, report.as_json())
+
+
+def write_if_changed(path: Path, payload: bytes, limit: int) -> bool:
+    """Write ``payload`` to ``path`` (atomically) unless the file already holds exactly these bytes;
+    whether it was written. Anything but a regular file of at most ``limit`` bytes is replaced."""
+    try:
+        if read_capped(path, limit) == payload:
+            return False
+    except InputFileError:
+        pass  # a link, a folder's name, too large ...: written anew
+    write_file(path, payload)
+    return True
+
+
+def _append_run(folder: Path, report: RunReport) -> None:
+    """Add the run's report to the edition's run history (runs.jsonl, one line a run, oldest first).
+
+    The history is rewritten atomically with the new line at its end; past :data:`MAX_RUNS_BYTES` its
+    oldest lines are dropped. A history that is not a readable text file is started anew, with a warning
+    in the report."""
+    path = folder / RUNS_FILE
+    line = json.dumps(report.as_json(), sort_keys=True, separators=(",", ":")).encode("utf-8") + b"\n"
+    try:
+        old = read_capped(path, MAX_RUNS_BYTES * 2) or b""
+    except InputFileError as exc:
+        report.warnings.append(printable(f"{exc.message.rstrip('.')}; the run history is started anew"))
+        old = b""
+    if old and not old.endswith(b"\n"):
+        old += b"\n"  # a line cut short by hand is kept as it is, on its own line
+    history = old + line
+    while len(history) > MAX_RUNS_BYTES and b"\n" in history[:-1]:
+        history = history[history.index(b"\n") + 1 :]
+    try:
+        write_file(path, history)
+    except ReportgenError as exc:
+        report.warnings.append(printable(f"{RUNS_FILE}: {exc}"))
 
 
 def default_jobs() -> int:

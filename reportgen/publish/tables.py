@@ -12,6 +12,7 @@ import pandas as pd
 
 from reportgen.core.export import table_csv, table_json
 from reportgen.core.files import neutralise_text
+from reportgen.document.view import Wording, display_label
 
 #: Spreadsheet headers and descriptions of the benchmark columns (wording from docs/benchmark-table.md).
 COLUMN_GUIDE: dict[str, tuple[str, str]] = {
@@ -35,9 +36,15 @@ COLUMN_GUIDE: dict[str, tuple[str, str]] = {
     "ci_method": ("Confidence interval method", "How the confidence limits were obtained"),
     "ci_source": ("Limits from", "data (supplied with the data), computed, or none"),
     "england_value": ("England value", "England's value for the same indicator and period"),
-    "compared_to_england": ("Compared with England", "The comparison with England's value"),
+    "compared_to_england": ("Compared with England", "The comparison with England's value, as Fingertips labels it"),
+    "compared_to_england_display": (
+        "Compared with England (as shown)",
+        "The same comparison as the profiles word it: Better, Similar, Worse (Higher, Lower without a judgement), "
+        "with the confidence level in brackets for indicators compared at two levels",
+    ),
     "region_value": ("Region value", "The region's value (authorities only)"),
     "compared_to_region": ("Compared with region", "The comparison with the region's value (authorities only)"),
+    "compared_to_region_display": ("Compared with region (as shown)", "The region comparison as the profiles word it"),
     "recent_trend": ("Recent trend", "Fingertips' recent trend over the five points ending at this period"),
     "rank_in_england": (
         "Rank in England",
@@ -60,7 +67,30 @@ COLUMN_GUIDE: dict[str, tuple[str, str]] = {
     "comparator_name": ("Comparator group", "Name of the comparator group (only with --comparator)"),
     "comparator_value": ("Comparator value", "The group's value (only with --comparator)"),
     "compared_to_comparator": ("Compared with comparator", "The comparison with the group's value"),
+    "compared_to_comparator_display": ("Compared with comparator (as shown)", "The comparison as the profiles word it"),
 }
+#: The comparison columns (Fingertips' exact labels), each followed in data outputs by its display label.
+COMPARISON_COLUMNS = ("compared_to_england", "compared_to_region", "compared_to_comparator")
+DISPLAY_SUFFIX = "_display"
+
+
+def with_display_labels(table: pd.DataFrame, wording: Wording | None = None) -> pd.DataFrame:
+    """``table`` with a display-label column after each comparison column (``compared_to_england_display``
+    after ``compared_to_england``: 'Better (95%)' beside Fingertips' 'Better 95%'); the labels are the
+    profiles' (``wording``, default the packaged wording). Used by the benchmark CSV and workbook and by
+    the per-area data CSV (``reportgen.publish.site.data_csv``)."""
+    out = table
+    for column in COMPARISON_COLUMNS:
+        if column not in table.columns or f"{column}{DISPLAY_SUFFIX}" in table.columns:
+            continue
+        labels = {value: display_label(value, wording) for value in table[column].dropna().unique()}
+        shown = table[column].map(labels).where(table[column].notna(), "")
+        if out is table:
+            out = table.copy()
+        out.insert(out.columns.get_loc(column) + 1, f"{column}{DISPLAY_SUFFIX}", shown)
+    return out
+
+
 #: Columns on the indicator's scale: rounded to the spec's decimal places in the spreadsheet.
 ROUNDED_COLUMNS = (
     "value", "lower_ci_95", "upper_ci_95", "lower_ci_99_8", "upper_ci_99_8", "england_value", "region_value",
@@ -158,13 +188,16 @@ def _columns_sheet(book: Any, columns: list[str]) -> None:
 def benchmark_bytes(table: pd.DataFrame, fmt: str, decimals: dict[str, int] | None = None) -> bytes:
     """Serialise the benchmark table as CSV, JSON (records) or XLSX.
 
+    CSV and XLSX keep Fingertips' exact comparison labels and add the display labels beside them
+    (:func:`with_display_labels`); JSON is the table as it is.
+
     Text that a spreadsheet would run as a formula is neutralised in CSV and XLSX; the XLSX is
     rounded to ``decimals`` (spec id -> decimal places) and laid out for reading.
     """
     if fmt == "csv":
-        return table_csv(table)
+        return table_csv(with_display_labels(table))
     if fmt == "json":
         return table_json(table)
     if fmt == "xlsx":
-        return workbook_bytes(table, decimals or {})
+        return workbook_bytes(with_display_labels(table), decimals or {})
     raise ValueError(f"unknown format {fmt!r}")

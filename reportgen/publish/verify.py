@@ -6,13 +6,17 @@ edition folder is as published when:
 
 - ``manifest.json`` is there and valid (:mod:`reportgen.publish.manifest`);
 - every file it lists exists, is a regular file directly inside the folder (not a link), has the
-  listed SHA-256, and every listed PDF embeds the provenance of its own area (area code and
-  inputs hash);
-- ``profiles.zip`` holds exactly the listed PDFs, in name order, each with the listed content;
-- ``index.html`` links every listed file and no other file: besides them it may link only
-  ``profiles.zip``, anchors in the page (``#main``) and ``http:``, ``https:`` or ``mailto:``
-  addresses that a council's layouts add; never a ``javascript:`` URL, another path or a file
-  the manifest does not list.
+  listed SHA-256, every listed PDF embeds the provenance of its own area (area code and inputs
+  hash), and every listed HTML twin is a whole page (it parses, its elements close, it ends with
+  ``</html>``) naming its own area and inputs hash;
+- ``profiles.zip`` unpacks into one folder named after the edition (``2024/``): its ``README.txt``,
+  then exactly the listed files, in name order, each with the listed content;
+- ``index.html`` links every listed file (the HTML twins: see :data:`INDEX_MAY_OMIT`) and no
+  other file: besides them it may link only
+  ``profiles.zip``, ``changes.csv``, earlier editions' pages (``../2023/index.html``), anchors in
+  the page or in a listed file (``#main``, ``<listed>.html#about``) and ``http:``, ``https:`` or
+  ``mailto:`` addresses that a council's layouts add; never a ``javascript:`` URL, another path or a
+  file the manifest does not list.
 
 Every file is read as :mod:`reportgen.core.readers` reads: regular files only, no links, no FIFOs,
 size-capped.
@@ -38,13 +42,16 @@ from reportgen.publish.manifest import (
     listed_file_problem,
     parse_manifest,
 )
-from reportgen.publish.site import INDEX_FILE, ZIP_FILE
+from reportgen.publish.site import CHANGES_FILE, INDEX_FILE, README_FILE, ZIP_FILE, is_edition_link, zip_prefix
 
 #: Size limits of the page and the zip read to check them.
 MAX_INDEX_BYTES = 32 * 1024 * 1024
 MAX_ZIP_BYTES = 8 * 1024 * 1024 * 1024
 #: Schemes of addresses elsewhere that the page may link (a council's own site, an email address).
 OUTSIDE_SCHEMES = ("http", "https", "mailto")
+#: Suffixes of listed files that index.html may leave unlinked: none, now that the page lists the HTML
+#: twins (``<code>-<slug>.html``) first for each area.
+INDEX_MAY_OMIT: tuple[str, ...] = ()
 #: How many names a problem quotes.
 MAX_NAMED = 3
 CHUNK = 1024 * 1024
@@ -63,8 +70,9 @@ def verify_edition(folder: Path) -> list[Problem]:
     except InputFileError as exc:
         return [Problem("", "", exc.message)]
     listed = {name: sha for entry in manifest.areas.values() for name, sha in entry.files.items()}
-    pdfs = {name: sha for name, sha in listed.items() if name.endswith(".pdf")}
-    return _listed_problems(folder, manifest) + _zip_problems(folder / ZIP_FILE, pdfs) + _index_problems(folder, listed)
+    zipped = {zip_prefix(folder.name) + name: sha for name, sha in listed.items()}
+    problems = _listed_problems(folder, manifest) + _zip_problems(folder / ZIP_FILE, zipped)
+    return problems + _index_problems(folder, listed)
 
 
 def _is_folder(path: Path) -> bool:
@@ -93,7 +101,8 @@ def _names(names: list[str]) -> str:
 
 
 def _zip_problems(path: Path, pdfs: dict[str, str]) -> list[Problem]:
-    """profiles.zip holds exactly the listed PDFs (name -> SHA-256), in name order, with their content."""
+    """profiles.zip holds its README and exactly the listed files (name in the zip -> SHA-256), in name
+    order, with their content."""
     try:
         handle = open_regular(path, MAX_ZIP_BYTES)
     except InputFileError as exc:
@@ -109,7 +118,11 @@ def _zip_problems(path: Path, pdfs: dict[str, str]) -> list[Problem]:
 
 def _zip_content_problems(path: Path, archive: zipfile.ZipFile, pdfs: dict[str, str]) -> list[Problem]:
     members = archive.infolist()
+    readme = [m for m in members[:1] if m.filename.endswith("/" + README_FILE) or m.filename == README_FILE]
+    members = members[len(readme) :]
     names = [member.filename for member in members]
+    if not readme:
+        return [Problem(str(path), "", f"lacks its {README_FILE}")]
     if names != sorted(pdfs):
         extra = sorted(set(names) - set(pdfs))
         missing = sorted(set(pdfs) - set(names))
@@ -173,8 +186,8 @@ def _index_problems(folder: Path, listed: dict[str, str]) -> list[Problem]:
     if page is None:
         return [Problem(str(path), "", "is missing")]
     links = page_links(page)
-    unlisted = sorted({link for link in links if link not in listed and not _allowed_elsewhere(link)})
-    unlinked = sorted(set(listed) - set(links))
+    unlisted = sorted({link for link in links if link.split("#")[0] not in listed and not _allowed_elsewhere(link)})
+    unlinked = sorted(name for name in set(listed) - set(links) if not name.endswith(INDEX_MAY_OMIT))
     problems = []
     if unlisted:
         problems.append(Problem(str(path), "", f"links {_names(unlisted)}, which the manifest does not list"))
@@ -185,7 +198,7 @@ def _index_problems(folder: Path, listed: dict[str, str]) -> list[Problem]:
 
 def _allowed_elsewhere(link: str) -> bool:
     """The zip, an anchor in the page, or an address elsewhere on the web."""
-    if link == ZIP_FILE or (link.startswith("#") and len(link) > 1):
+    if link in (ZIP_FILE, CHANGES_FILE) or is_edition_link(link) or (link.startswith("#") and len(link) > 1):
         return True
     try:
         parts = urlsplit(link)

@@ -77,18 +77,36 @@ def write_json(path: Path, payload: Mapping[str, Any], work: Path | None = None)
     write_atomic(path, (json.dumps(payload, indent=1, sort_keys=True) + "\n").encode("utf-8"), work=work)
 
 
-def write_zip(target: Path, folder: Path, names: Iterable[str], work: Path | None = None) -> Path:
+def write_zip(
+    target: Path,
+    folder: Path,
+    names: Iterable[str],
+    work: Path | None = None,
+    *,
+    prefix: str = "",
+    extra: Mapping[str, bytes] | None = None,
+    comment: bytes = b"",
+) -> Path:
     """A zip of the named files of ``folder``, stored (PDFs do not compress), in the order given, with
     fixed timestamps and modes: the same files give the same bytes. Streamed, so a national
-    edition's hundred megabytes are never in memory at once; missing files are left out."""
+    edition's hundred megabytes are never in memory at once; missing files are left out.
+
+    Every member is named ``prefix`` + its name (``2024/`` makes the zip unpack into one folder);
+    ``extra`` members (name -> bytes, e.g. a README) come first; ``comment`` is the zip's comment."""
+
+    def member(name: str) -> zipfile.ZipInfo:
+        info = zipfile.ZipInfo(prefix + name, date_time=(1980, 1, 1, 0, 0, 0))
+        info.create_system, info.external_attr = 3, 0o644 << 16
+        return info
 
     def fill(handle: BinaryIO) -> None:
         with zipfile.ZipFile(handle, "w", zipfile.ZIP_STORED) as archive:
+            archive.comment = comment
+            for name, payload in (extra or {}).items():
+                archive.writestr(member(name), payload)
             for name in names:
                 if (folder / name).is_file():
-                    info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
-                    info.create_system, info.external_attr = 3, 0o644 << 16
-                    archive.writestr(info, (folder / name).read_bytes())
+                    archive.writestr(member(name), (folder / name).read_bytes())
 
     with reserve(target, work=work) as reservation:
         return reservation.commit_from(fill)

@@ -43,7 +43,7 @@ from reportgen.sources.data import (
 )
 from reportgen.stats.compare import NOT_COMPARED, compare_quintiles, compare_with_benchmark
 from reportgen.stats.coverage import ENGLAND, coverage_columns
-from reportgen.stats.distribution import DEFAULT_SPINE_EXCLUSIONS, SPINE_COLUMNS, spine_statistics
+from reportgen.stats.distribution import DEFAULT_SPINE_EXCLUSIONS, OWN_RANGE_NOTE, SPINE_COLUMNS, spine_statistics
 from reportgen.stats.intervals import CI_METHOD, CI_SOURCE, attach_intervals, band_start, headline_from_age_bands
 from reportgen.stats.trend import CANNOT, N_POINTS, TREND_VALUE_TYPES, recent_trend_from_history, trend_labels
 
@@ -196,8 +196,11 @@ def _with_intervals(table: pd.DataFrame) -> pd.DataFrame:
     """Attach limits per value type (one vectorised call per type), keeping age-band methods."""
     derived = table[CI_METHOD] if CI_METHOD in table else pd.Series(np.nan, index=table.index)
     parts = []
-    for value_type, rows in table.drop(columns=[CI_METHOD], errors="ignore").groupby("_value_type", sort=False):
-        parts.append(attach_intervals(rows, value_type, rows["_multiplier"].to_numpy(float)))
+    # Indicators compared by quintiles keep only the limits their data supply (see attach_intervals).
+    by_quintiles = (table["_comparison"] == "quintiles").rename("_by_quintiles")
+    groups = table.drop(columns=[CI_METHOD], errors="ignore").groupby(["_value_type", by_quintiles], sort=False)
+    for (value_type, quintiles), rows in groups:
+        parts.append(attach_intervals(rows, value_type, rows["_multiplier"].to_numpy(float), not quintiles))
     out = pd.concat(parts).loc[table.index]
     from_bands = derived.notna() & out[LOWER_95].notna()
     out.loc[derived.notna(), CI_METHOD] = derived[derived.notna()]
@@ -321,7 +324,14 @@ def _compare(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def _distribution(table: pd.DataFrame, options: BenchmarkOptions) -> pd.DataFrame:
-    """Spine statistics per indicator and period over authorities, and best-first ranks."""
+    """Spine statistics per indicator and period over authorities, and best-first ranks.
+
+    Ranks in England and the spine's ends describe the same authorities: those the spine keeps
+    (every authority but the small ones of ``options.spine_exclusions``, as Fingertips does), so a
+    row's rank agrees with its worst and best values. A left-out authority's own row ranks it among
+    the kept ones plus itself, and its ends include its own value; its ``spine_note`` says so.
+    Ranks in a region are among all the region's authorities (those its compare-areas chart lists).
+    """
     local = table["area_type"] == "UTLA"
     stats = spine_statistics(table[local], [_SPEC, PERIOD], options.spine_exclusions)
     table = table.merge(stats, on=[_SPEC, PERIOD], how="left", validate="many_to_one")
@@ -333,16 +343,35 @@ def _distribution(table: pd.DataFrame, options: BenchmarkOptions) -> pd.DataFram
     note = note.where(not_count, "No spine chart for counts").where(has_england, "No England value")
     # Rank on a signed value so that 1 is always the best (the highest unless low is good).
     signed = table[VALUE].where(local) * np.where(table["_polarity"] == "low_is_good", -1.0, 1.0)
-    by_england = signed.groupby([table[_SPEC], table[PERIOD]], sort=False)
+    left_out = local & table[AREA_CODE].isin(options.spine_exclusions)
+    kept = signed.where(~left_out)
+    keys = [table[_SPEC], table[PERIOD]]
+    by_england = kept.groupby(keys, sort=False)
+    rank_in_england = by_england.rank(method="min", ascending=False)
+    n_in_england = by_england.transform("count")
+    own = left_out & signed.notna()
+    if own.any():
+        # A left-out authority among the kept ones plus itself: 1 + the kept values better than its own.
+        groups = kept.groupby(keys, sort=False)
+        for index in table.index[own]:
+            peers = groups.get_group((table.at[index, _SPEC], table.at[index, PERIOD])).dropna()
+            rank_in_england[index] = 1 + int((peers > signed[index]).sum())
+            n_in_england[index] = len(peers) + 1
     by_region = signed.where(table["region_code"] != "").groupby(
         [table[_SPEC], table[PERIOD], table["region_code"]], sort=False
     )
     counted = signed.notna()
+    visible = shown & has_england & not_count
+    spine_min, spine_max = table["spine_min"], table["spine_max"]
+    value = table[VALUE].round(5)
+    extend = own & spine_min.notna()
     return table.assign(
-        spine_shown=shown & has_england & not_count,
-        spine_note=note.where(~(shown & has_england & not_count), ""),
-        rank_in_england=by_england.rank(method="min", ascending=False).astype("Int64"),
-        n_in_england=by_england.transform("count").where(counted).astype("Int64"),
+        spine_min=spine_min.where(~extend, np.fmin(spine_min, value)),
+        spine_max=spine_max.where(~extend, np.fmax(spine_max, value)),
+        spine_shown=visible,
+        spine_note=note.where(~visible, "").where(~(visible & own), OWN_RANGE_NOTE),
+        rank_in_england=rank_in_england.astype("Int64"),
+        n_in_england=n_in_england.where(counted).astype("Int64"),
         rank_in_region=by_region.rank(method="min", ascending=False).astype("Int64"),
         n_in_region=by_region.transform("count").where(counted & (table["region_code"] != "")).astype("Int64"),
     )

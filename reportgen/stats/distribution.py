@@ -8,6 +8,11 @@ import pandas as pd
 #: Small authorities left out of the spine ranges by default, as Fingertips does.
 DEFAULT_SPINE_EXCLUSIONS = ("E06000053", "E09000001")  # Isles of Scilly, City of London
 SPINE_COVERAGE = 0.75
+#: The ``spine_note`` of a left-out small authority's own rows: its range and rank include it.
+OWN_RANGE_NOTE = (
+    "Range and rank include this authority; other authorities' ranges and ranks leave it out "
+    "as Fingertips does (very small population)"
+)
 
 SPINE_COLUMNS = (
     "spine_min",

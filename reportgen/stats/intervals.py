@@ -88,18 +88,21 @@ def _computed(
     return lower, upper, method
 
 
-def attach_intervals(frame: pd.DataFrame, value_type: str, multiplier: ArrayLike) -> pd.DataFrame:
+def attach_intervals(frame: pd.DataFrame, value_type: str, multiplier: ArrayLike, compute: bool = True) -> pd.DataFrame:
     """Fill missing 95% and 99.8% limits where the value type allows, recording method and source.
 
     Rows that carry both 95% limits keep them (``ci_source`` = ``data``); their 99.8% limits are
     computed only if absent. Rows without limits get computed ones (``computed``) or none (``none``).
+    With ``compute`` False nothing is computed: only limits supplied with the data are kept (for
+    indicators compared by quintiles, modelled or geographic measures whose publishers give no
+    interval: a Wilson interval from their counts would describe a sampling error they do not have).
     """
     out = frame.copy()
     scale = np.broadcast_to(np.asarray(multiplier, dtype=float), (len(out),))
     has95 = out[LOWER_95].notna() & out[UPPER_95].notna()
     has998 = out[LOWER_998].notna() & out[UPPER_998].notna()
-    computed95 = _computed(value_type, out, scale, 0.95)
-    computed998 = _computed(value_type, out, scale, 0.998)
+    computed95 = _computed(value_type, out, scale, 0.95) if compute else None
+    computed998 = _computed(value_type, out, scale, 0.998) if compute else None
     method = np.where(has95, SUPPLIED, NO_CI).astype(object)
     if computed95 is not None and computed998 is not None:
         lo95, up95, m95 = computed95
