@@ -118,3 +118,28 @@ def test_a_history_line_cut_short_is_kept_and_the_run_added_after_it(root):
     rerun(root)
     lines = (folder / "runs.jsonl").read_text(encoding="utf-8").splitlines()
     assert len(lines) == 3 and lines[1] == '{"cut short' and json.loads(lines[2])["unchanged"] == [HARTLEPOOL, HULL]
+
+
+def test_the_zip_deflates_pages_and_tables_stores_pdfs_and_is_the_same_bytes_twice(tmp_path):
+    import zipfile
+
+    from reportgen.publish.write import write_zip
+
+    folder = tmp_path / "2024"
+    folder.mkdir()
+    (folder / "E06000001-hartlepool.pdf").write_bytes(b"%PDF-1.7\n" + bytes(range(256)) * 40)
+    (folder / "E06000001-hartlepool.html").write_text("<!DOCTYPE html><p>same words</p>" * 2000, encoding="utf-8")
+    (folder / "E06000001-hartlepool-data.csv").write_text("a,b\n1,2\n" * 2000, encoding="utf-8")
+    names = sorted(p.name for p in folder.iterdir())
+    first = write_zip(tmp_path / "one.zip", folder, names, prefix="2024/", extra={"README.txt": b"read me\n" * 50})
+    second = write_zip(tmp_path / "two.zip", folder, names, prefix="2024/", extra={"README.txt": b"read me\n" * 50})
+    assert first.read_bytes() == second.read_bytes()
+    with zipfile.ZipFile(first) as archive:
+        methods = {info.filename: info.compress_type for info in archive.infolist()}
+        assert archive.testzip() is None
+        html = archive.getinfo("2024/E06000001-hartlepool.html")
+        assert html.compress_size < html.file_size / 10
+    assert methods["2024/E06000001-hartlepool.pdf"] == zipfile.ZIP_STORED
+    assert methods["2024/E06000001-hartlepool.html"] == zipfile.ZIP_DEFLATED
+    assert methods["2024/E06000001-hartlepool-data.csv"] == zipfile.ZIP_DEFLATED
+    assert methods["2024/README.txt"] == zipfile.ZIP_DEFLATED

@@ -77,6 +77,10 @@ def write_json(path: Path, payload: Mapping[str, Any], work: Path | None = None)
     write_atomic(path, (json.dumps(payload, indent=1, sort_keys=True) + "\n").encode("utf-8"), work=work)
 
 
+#: The deflate level of a zip's compressed members: fixed, so the bytes never depend on a default.
+ZIP_LEVEL = 6
+
+
 def write_zip(
     target: Path,
     folder: Path,
@@ -87,8 +91,9 @@ def write_zip(
     extra: Mapping[str, bytes] | None = None,
     comment: bytes = b"",
 ) -> Path:
-    """A zip of the named files of ``folder``, stored (PDFs do not compress), in the order given, with
-    fixed timestamps and modes: the same files give the same bytes. Streamed, so a national
+    """A zip of the named files of ``folder`` in the order given, PDFs stored (they do not compress),
+    web pages, CSVs and texts deflated at a fixed level, with fixed timestamps and modes: the same
+    files give the same bytes. Streamed, so a national
     edition's hundred megabytes are never in memory at once; missing files are left out.
 
     Every member is named ``prefix`` + its name (``2024/`` makes the zip unpack into one folder);
@@ -97,16 +102,18 @@ def write_zip(
     def member(name: str) -> zipfile.ZipInfo:
         info = zipfile.ZipInfo(prefix + name, date_time=(1980, 1, 1, 0, 0, 0))
         info.create_system, info.external_attr = 3, 0o644 << 16
+        if not name.lower().endswith(".pdf"):
+            info.compress_type = zipfile.ZIP_DEFLATED  # an HTML twin shrinks to about a tenth
         return info
 
     def fill(handle: BinaryIO) -> None:
         with zipfile.ZipFile(handle, "w", zipfile.ZIP_STORED) as archive:
             archive.comment = comment
             for name, payload in (extra or {}).items():
-                archive.writestr(member(name), payload)
+                archive.writestr(member(name), payload, compresslevel=ZIP_LEVEL)
             for name in names:
                 if (folder / name).is_file():
-                    archive.writestr(member(name), (folder / name).read_bytes())
+                    archive.writestr(member(name), (folder / name).read_bytes(), compresslevel=ZIP_LEVEL)
 
     with reserve(target, work=work) as reservation:
         return reservation.commit_from(fill)
