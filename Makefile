@@ -57,8 +57,8 @@ test: $(STAMP) browser-deps
 check: lint typecheck docs test
 
 lint: $(STAMP)
-	$(BIN)/ruff check reportgen tests benchmarks docs/hooks
-	$(BIN)/ruff format --check reportgen tests benchmarks docs/hooks
+	$(BIN)/ruff check reportgen tests benchmarks docs/hooks docs/maintainers
+	$(BIN)/ruff format --check reportgen tests benchmarks docs/hooks docs/maintainers
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -1,6 +1,6 @@
 """reportgen/data/places.csv: the districts and towns the "Find your area" search finds, and its derivation.
 
-The file is written by reportgen/data/make_places.py from mySociety's local authority table (see
+The file is written by docs/maintainers/make_places.py from mySociety's local authority table (see
 reportgen/data/README.md); these tests check what it holds and how the script follows a district to
 its upper-tier authority.
 """
@@ -67,7 +67,7 @@ def test_districts_former_authorities_and_towns_are_in_their_authority(place, au
 
 
 def _script():
-    spec = importlib.util.spec_from_file_location("make_places", ROOT / "reportgen" / "data" / "make_places.py")
+    spec = importlib.util.spec_from_file_location("make_places", ROOT / "docs" / "maintainers" / "make_places.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -11,7 +11,7 @@ lookup the page embeds, from three inputs:
    © Crown copyright, Open Government Licence v3.0. For every English authority it gives the ONS
    (GSS) code, the end date and successor of an abolished one ("replaced-by") and a district's county
    ("county-la"), so district -> UTLA is followed, not typed in.
-2. reportgen/data/places_towns.csv: a short, hand-made list of main towns that name no authority (Bath,
+2. docs/maintainers/places_towns.csv: a short, hand-made list of main towns that name no authority (Bath,
    Hull, Yeovil ...), each with the *name* of its authority as in utla_2023.csv (its area_name or
    display_name; never a code).
 3. reportgen/data/utla_2023.csv: the current UTLAs (codes and names), against which every result
@@ -21,7 +21,7 @@ Places kept: every current English non-metropolitan (lower-tier) district (LAD 2
 district or unitary authority abolished from 2019 to 2023 (Allerdale, Harrogate, Taunton Deane,
 Bournemouth ...), and the towns. Run from the repository root:
 
-    python reportgen/data/make_places.py /path/to/uk_local_authorities_future.csv
+    python docs/maintainers/make_places.py /path/to/uk_local_authorities_future.csv
 
 and commit the rewritten reportgen/data/places.csv with its README.
 """
@@ -33,10 +33,10 @@ import csv
 import sys
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent  # reportgen/data: the files this script reads and writes
-UTLA_FILE = HERE / "utla_2023.csv"
-TOWNS_FILE = HERE / "places_towns.csv"
-OUT_FILE = HERE / "places.csv"
+DATA = Path(__file__).resolve().parents[2] / "reportgen" / "data"  # the package's data files
+UTLA_FILE = DATA / "utla_2023.csv"
+TOWNS_FILE = Path(__file__).resolve().parent / "places_towns.csv"
+OUT_FILE = DATA / "places.csv"
 #: Abolished authorities are kept when they ended in these years.
 FIRST_YEAR, LAST_YEAR = 2019, 2023
 #: Authority types of the source: non-metropolitan district, unitary, metropolitan district, London
