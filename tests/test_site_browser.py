@@ -7,12 +7,12 @@ cannot start, these tests fail with the reason: they never pass by skipping.
 
 from __future__ import annotations
 
-import os
 from datetime import date
 from pathlib import Path
 
 import pikepdf
 import pytest
+from browser_helpers import launched_chromium
 from national_helpers import HARTLEPOOL, HULL, small_inputs
 
 from reportgen.cli import cli
@@ -20,15 +20,6 @@ from reportgen.core.geography import load_geography
 from reportgen.publish import site
 from reportgen.publish.area import slugify
 
-CHROMIUM = os.environ.get("REPORTGEN_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 SEARCH_LABEL = "Search by authority name or code"
 
 
@@ -47,19 +38,7 @@ def edition(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def browser():
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError as exc:
-        pytest.fail(f"Playwright is not installed ({exc}); run: pip install -e '.[test]'")
-    if not Path(CHROMIUM).is_file():
-        pytest.fail(f"{CHROMIUM} not found; install Debian's chromium (make test does: apt-get install chromium)")
-    with sync_playwright() as playwright:
-        try:
-            chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        except Exception as exc:  # noqa: BLE001 - report why the browser cannot start
-            pytest.fail(f"chromium at {CHROMIUM} could not start: {exc}")
-        yield chromium
-        chromium.close()
+    yield from launched_chromium()
 
 
 @pytest.fixture

@@ -9,10 +9,10 @@ browser cannot start, these tests fail with the reason: they never pass by skipp
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
+from browser_helpers import launched_chromium
 from national_helpers import HARTLEPOOL
 
 from reportgen.core.options import BuildOptions
@@ -21,15 +21,6 @@ from reportgen.publish.prepare import prepare, resolve_area
 
 pytestmark = pytest.mark.slow  # a whole profile, and axe-core over its page (about a minute)
 
-CHROMIUM = os.environ.get("REPORTGEN_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21aa", "wcag22aa", "best-practice"]
 #: Everything the keyboard reaches: links, buttons, form controls, summaries, anything with a tabindex.
 FOCUSABLE = (
@@ -58,19 +49,7 @@ def twin(folder) -> Path:
 
 @pytest.fixture(scope="module")
 def browser():
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError as exc:
-        pytest.fail(f"Playwright is not installed ({exc}); run: pip install -e '.[test]'")
-    if not Path(CHROMIUM).is_file():
-        pytest.fail(f"{CHROMIUM} not found; install Debian's chromium (make test does: apt-get install chromium)")
-    with sync_playwright() as playwright:
-        try:
-            chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        except Exception as exc:  # noqa: BLE001 - report why the browser cannot start
-            pytest.fail(f"chromium at {CHROMIUM} could not start: {exc}")
-        yield chromium
-        chromium.close()
+    yield from launched_chromium()
 
 
 @pytest.fixture
