@@ -2,8 +2,10 @@
 
 It measures, on the demonstration data, each stage of one profile, the layout floor, warm
 per-profile times over authorities of every region, PDF sizes, memory, cold starts, the national
-build (``--quick`` skips it) and a 1,000,000-row data file, and compares each with the targets of
-issue 11. Shared machines are noisy, so figures are recorded here, never asserted in tests.
+build (``--quick`` skips it), a 1,000,000-row data file, fetch memory and the national run from a
+``fetch`` snapshot of both publishers (``benchmarks/fetch_bench.py``; ``--quick`` skips it, ``--only
+fetch-national`` runs it alone), and compares each with the targets of issues 11 and 18. Shared
+machines are noisy, so figures are recorded here, never asserted in tests.
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ MIB = 1024 * 1024
 KIB = 1024
 REPRODUCE = (
     "make install && make bench            # or: .venv/bin/python -m benchmarks.bench\n"
-    ".venv/bin/python -m benchmarks.bench --quick   # without the national build"
+    ".venv/bin/python -m benchmarks.bench --quick   # without the national builds\n"
+    ".venv/bin/python -m benchmarks.bench --only fetch-national   # only the national run from a fetch snapshot"
 )
 
 
@@ -813,7 +816,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--area", default="E06000001", help="area of the per-stage profile (default Hartlepool)")
     parser.add_argument("--areas", type=int, default=10, help="authorities for the warm per-profile time")
     parser.add_argument("--rows", type=int, default=1_000_000, help="rows of the large data file")
+    parser.add_argument(
+        "--only",
+        choices=["fetch-national"],
+        help="run this section alone and write it into --out in place of its previous version",
+    )
     args = parser.parse_args(argv)
+    if args.only == "fetch-national":
+        from benchmarks.fetch_bench import run_alone
+
+        run_alone(args.out)
+        return
     started = time.perf_counter()
     report = Report()
     with tempfile.TemporaryDirectory(prefix="reportgen-bench-") as name:
@@ -838,6 +851,10 @@ def run_sections(report: Report, args: argparse.Namespace, tmp: Path) -> None:
     section_cold(report, csv_path, args.area, tmp / "cold")
     section_large(report, tmp, args.rows)
     section_fetch_memory(report, tmp)
+    if not args.quick:
+        from benchmarks.fetch_bench import section_fetch_national
+
+        section_fetch_national(report, tmp, run_timed, reportgen_command)
 
 
 def render_report(report: Report, args: argparse.Namespace, seconds: float) -> str:

@@ -11,7 +11,7 @@ from pathlib import Path
 from reportgen.core.assets import default_specs_dir
 from reportgen.publish.prepare import write_demo
 
-SMALL_SPECS = ("employment_rate", "life_expectancy_female", "woodland_access")
+SMALL_SPECS = ("employment_rate", "life_expectancy_female", "library_walk")
 # Two authorities of the North East and one of Yorkshire and the Humber.
 HARTLEPOOL, MIDDLESBROUGH, HULL = "E06000001", "E06000002", "E06000010"
 

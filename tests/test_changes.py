@@ -40,7 +40,7 @@ def two_specs(tmp_path) -> Path:
 
     folder = tmp_path / "specs"
     folder.mkdir()
-    for name in ("employment_rate", "volunteering"):
+    for name in ("employment_rate", "walking_for_travel"):
         shutil.copy(default_specs_dir() / f"{name}.yaml", folder / f"{name}.yaml")
     return folder
 
@@ -52,14 +52,14 @@ def test_comparison_trend_and_period_changes_per_area(two_specs):
         ("employment_rate", "E06000001", "Hartlepool", "UTLA", "2020/21", "Worse", ""),
         ("employment_rate", "E06000002", "Middlesbrough", "UTLA", "2022/23", "Worse", "Increasing"),
         ("employment_rate", "E12000001", "North East", "Region", "2021/22", "Worse", ""),
-        ("volunteering", "E06000001", "Hartlepool", "UTLA", "2022/23", "Better", "Increasing"),
+        ("walking_for_travel", "E06000001", "Hartlepool", "UTLA", "2022/23", "Better", "Increasing"),
     ])  # fmt: skip
     current = frame([
         ("employment_rate", "E06000001", "Hartlepool", "UTLA", "2022/23", "Better", "Increasing"),
         ("employment_rate", "E06000001", "Hartlepool", "UTLA", "2021/22", "Similar", "No significant change"),
         ("employment_rate", "E06000002", "Middlesbrough", "UTLA", "2022/23", "Worse", "Increasing"),
         ("employment_rate", "E12000001", "North East", "Region", "2022/23", "Better", ""),
-        ("volunteering", "E06000001", "Hartlepool", "UTLA", "2022/23", "Better", "Increasing"),
+        ("walking_for_travel", "E06000001", "Hartlepool", "UTLA", "2022/23", "Better", "Increasing"),
     ])  # fmt: skip
     changes = compare_editions(previous, current, specs_digest(specs), specs)
     periods = ("", "2021/22", "", "2022/23")  # these tables have no values
@@ -81,8 +81,8 @@ def test_indicators_added_retired_and_definitions_revised(two_specs, tmp_path):
     revised.write_text(
         revised.read_text().replace("unit: '%'", "unit: per cent").replace('unit: "%"', "unit: per cent")
     )
-    (two_specs / "volunteering.yaml").unlink()
-    del old_specs["volunteering"]
+    (two_specs / "walking_for_travel.yaml").unlink()
+    del old_specs["walking_for_travel"]
     specs = read_specs(two_specs)
     assert specs[0].unit == "per cent"
     rows = [("employment_rate", "E06000001", "Hartlepool", "UTLA", "2022/23", "Better", "")]
@@ -94,17 +94,35 @@ def test_indicators_added_retired_and_definitions_revised(two_specs, tmp_path):
     }
 
 
+def test_a_derived_figures_new_source_series_is_a_revised_definition(two_specs, tmp_path):
+    """``derive`` (and an ELS source) define an indicator: changing the series it comes from is listed."""
+    from reportgen.core.assets import default_specs_dir
+    from reportgen.publish.changes import DEFINITION_KEYS
+
+    shutil.copy(default_specs_dir() / "children_not_in_low_income.yaml", two_specs)
+    old = two_specs / "children_not_in_low_income.yaml"
+    old.write_text(old.read_text().replace("from: 93700", "from: 93701"))
+    old_specs = specs_digest(read_specs(two_specs))
+    old.write_text(old.read_text().replace("from: 93701", "from: 93700"))
+    specs = read_specs(two_specs)
+    rows = frame([("employment_rate", "E06000001", "Hartlepool", "UTLA", "2022/23", "Better", "")])
+    changes = compare_editions(rows, rows, old_specs, specs)
+    assert {(c.indicator_id, c.after) for c in changes} == {("children_not_in_low_income", "Revised: derive")}
+    # a spec without the optional keys keeps the digest earlier editions wrote: no key was added to it
+    assert set(specs_digest(specs)["employment_rate"]["keys"]) == set(DEFINITION_KEYS)
+
+
 def test_an_added_indicator_is_listed_for_every_area(two_specs):
     specs = read_specs(two_specs)
-    old_specs = {k: v for k, v in specs_digest(specs).items() if k != "volunteering"}
+    old_specs = {k: v for k, v in specs_digest(specs).items() if k != "walking_for_travel"}
     rows = [
         ("employment_rate", "E06000001", "Hartlepool", "UTLA", "2022/23", "Better", ""),
         ("employment_rate", "E06000002", "Middlesbrough", "UTLA", "2022/23", "Better", ""),
     ]
     changes = compare_editions(frame(rows), frame(rows), old_specs, specs)
     assert [(c.area_code, c.indicator_id, c.what) for c in changes] == [
-        ("E06000001", "volunteering", "Indicator added"),
-        ("E06000002", "volunteering", "Indicator added"),
+        ("E06000001", "walking_for_travel", "Indicator added"),
+        ("E06000002", "walking_for_travel", "Indicator added"),
     ]
 
 
@@ -211,7 +229,7 @@ def test_a_revised_value_with_the_same_period_and_comparison_is_listed_with_both
     previous = pd.DataFrame(
         [
             ("employment_rate", "E06000001", "Hartlepool", "UTLA", "2022/23", "Similar", "", "72.04"),
-            ("volunteering", "E06000001", "Hartlepool", "UTLA", "2022/23", "Better", "", "21.01"),
+            ("walking_for_travel", "E06000001", "Hartlepool", "UTLA", "2022/23", "Better", "", "21.01"),
         ],
         columns=columns,
     )

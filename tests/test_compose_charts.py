@@ -160,3 +160,21 @@ def test_trend_chart_is_deterministic_when_the_figure_is_reused():
     assert draw_trend(_trend(5, "Hartlepool"), THEME).svg == first
     assert "Hartlepool" not in other and ">A much longer authority n…</text>" in other  # no leftovers; shortened
     assert "2018" in other and "2018" not in first
+
+
+@pytest.mark.parametrize(
+    ("spec_id", "title"),
+    [
+        ("employment_rate", "Authorities in the North East, 2023/24, best first (95% confidence intervals)"),
+        ("library_walk", "Authorities in the North East, 2023/24, best first"),  # quintiles: no intervals
+        ("sports_facilities", "Authorities in the North East, 2023/24, highest first"),  # no judgement
+        ("average_weekly_earnings", "Authorities in the North East, 2023/24, highest first (95% confidence intervals)"),
+    ],
+)
+def test_a_compare_areas_title_names_its_order_and_intervals_only_where_they_are_drawn(spec_id, title):
+    from reportgen.core.assets import default_specs_dir
+    from reportgen.core.specs import load_specs
+    from reportgen.document.context import _bar_title
+
+    spec = next(s for s in load_specs(default_specs_dir()) if s.id == spec_id)
+    assert _bar_title(spec, "North East", "2023/24", WORDING) == title

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 import yaml
 
@@ -111,3 +112,16 @@ def test_build_from_one_region_warns_and_ranks_in_this_file(validation_dir, spec
     pdf = pdfium.PdfDocument(str(pdf_path))
     text = " ".join(" ".join(pdf[i].get_textpage().get_text_range() for i in range(len(pdf))).split())
     assert "authorities in this file" in text and "authorities in England" not in text
+
+
+def test_a_partial_coverage_warning_names_its_indicators():
+    from reportgen.stats.coverage import ENGLAND, coverage_messages
+
+    table = pd.DataFrame({
+        "indicator_id": ["employment_rate", "arts_engagement", "heritage_visits"],
+        "coverage": [ENGLAND, "132 of 153 authorities", "132 of 153 authorities"],
+    })  # fmt: skip
+    assert coverage_messages(table) == [
+        "data cover 132 of 153 authorities for arts_engagement, heritage_visits: ranks and spine ranges are among "
+        "these authorities, not all of England"
+    ]

@@ -147,7 +147,7 @@ def test_definitions_page_says_how_a_figure_was_derived(tmp_path):
     pdf = pdfium.PdfDocument(str(result.path))
     text = " ".join(pdf[i].get_textpage().get_text_range() for i in range(len(pdf)))
     text = " ".join(text.split())
-    assert "Derived by reportgen as 100 minus the value of Fingertips indicator 93758" in text
+    assert "Computed by reportgen as 100 minus Fingertips indicator 93758" in text
 
 
 def test_derive_block_can_name_the_source_sex_and_age():

@@ -153,6 +153,30 @@ def test_readme_opens_with_the_two_command_quickstart():
     assert commands == ["make demo", "make test"]
 
 
+def test_the_readme_lists_every_catalogue_indicator_with_its_source():
+    """The README's indicator table: exactly the specs' ids, each with the publisher, id or dataset and licence."""
+    from reportgen.core.specs import load_specs
+
+    rows = {}
+    for line in README.read_text(encoding="utf-8").splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if line.startswith("| `") and len(cells) == 5:
+            rows[cells[0].strip("`")] = cells
+    specs = load_specs(ROOT / "indicator_specs")
+    assert sorted(rows) == sorted(s.id for s in specs), "README.md's indicator table and indicator_specs/ differ"
+    for spec in specs:
+        _, domain, publisher, where, licence = rows[spec.id]
+        assert domain == spec.domain and licence == spec.licence, spec.id
+        if spec.els is not None:
+            assert publisher == "ONS Explore Local Statistics", spec.id
+            assert where == f"`{spec.els.dataset}`: {spec.els.indicator}", spec.id
+        else:
+            assert publisher == "OHID Fingertips", spec.id
+            published = spec.derive.source_id if spec.derive else spec.fingertips_id
+            assert re.fullmatch(rf"{published}\b.*", where), f"{spec.id}: README says {where!r}, the spec {published}"
+            assert ("(complement)" in where) == (spec.derive is not None), spec.id
+
+
 def test_readme_links_to_every_docs_page_it_names():
     text = README.read_text(encoding="utf-8")
     for target in re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", text):

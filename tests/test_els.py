@@ -26,6 +26,7 @@ from reportgen.sources.data import (
 )
 
 ELS = Path(__file__).parent / "data" / "els"
+CATALOGUE = Path(__file__).resolve().parents[1] / "indicator_specs"
 TARGET = els.Target("my_indicator", "Persons", "All ages")
 
 
@@ -108,6 +109,10 @@ REAL = [
     ("qualifications-level-3-or-above", "Level 3 or above qualifications (Great Britain)"),
     ("personal-wellbeing-estimates", "Satisfaction"),
     ("healthy-life-expectancy", "Female healthy life expectancy"),
+    (
+        "pupils-at-expected-standards-by-end-of-primary-school",
+        "Pupils meeting the expected standard in reading, writing and maths",
+    ),
 ]
 
 
@@ -290,9 +295,8 @@ def test_stats_compare_without_intervals_by_quintiles_and_with_published_interva
 
     specs = tmp_path / "specs"
     specs.mkdir()
-    staging = Path(__file__).resolve().parent / "data" / "els" / "specs"
     for name in ("library_walk.yaml", "adults_qualified_level3.yaml"):
-        shutil.copy(staging / name, specs / name)
+        shutil.copy(CATALOGUE / name, specs / name)
     parts = []
     for spec_id, slug, indicator in (
         ("library_walk", "library-walk", "Residents within a 30 minute walk of their nearest library"),
@@ -328,11 +332,10 @@ def test_stats_compare_without_intervals_by_quintiles_and_with_published_interva
 # --- specs naming an ELS series ------------------------------------------------------------------------
 
 
-def test_staged_els_specs_load_with_their_source():
+def test_the_catalogues_els_specs_load_with_their_source():
     from reportgen.core.specs import load_specs
 
-    staging = Path(__file__).resolve().parent / "data" / "els" / "specs"
-    specs = {s.id: s for s in load_specs(staging)}
+    specs = {s.id: s for s in load_specs(CATALOGUE)}
     walk = specs["library_walk"]
     assert walk.els is not None and walk.els.dataset == "library-walk" and walk.els.publisher == "ons-els"
     assert walk.fingertips_id is None and walk.data_key == "library_walk"
@@ -361,7 +364,7 @@ def test_a_wrong_els_source_names_the_file_and_key(tmp_path, source, extra, key,
     from reportgen.core.errors import SpecError
     from reportgen.core.specs import load_specs
 
-    spec = yaml.safe_load((Path(__file__).resolve().parent / "data" / "els" / "specs" / "museums.yaml").read_text())
+    spec = yaml.safe_load((CATALOGUE / "museums.yaml").read_text())
     spec.update(source=source, **extra)
     (tmp_path / "museums.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
     with pytest.raises(SpecError) as caught:

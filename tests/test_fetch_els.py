@@ -20,6 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import yaml
 from test_fetch import CAMPYLOBACTER_SPEC, EXPORT, NORTH_EAST, FakeFingertips
+from test_text_limits import pdf_text
 
 from reportgen.cli import cli
 from reportgen.core.specs import load_specs
@@ -27,7 +28,6 @@ from reportgen.sources import fingertips_api
 from reportgen.sources.fingertips_api import FetchError, FetchOptions, fetch
 
 ELS = Path(__file__).parent / "data" / "els"
-STAGING = Path(__file__).resolve().parent / "data" / "els" / "specs"
 CATALOGUE = Path(__file__).resolve().parents[1] / "indicator_specs"
 
 
@@ -241,38 +241,41 @@ def test_fetch_then_build_and_check_metadata(server, specs_dir, tmp_path, runner
     assert any("ELS publishes no confidence intervals" in line for line in lines)
 
 
-def test_staged_community_asset_specs_validate_fetch_and_build(server, tmp_path, runner, monkeypatch):
-    """tests/data/els/specs/ beside the catalogue: fetched from ELS, the rest demonstration data."""
-    from reportgen.document import build
+def test_the_catalogues_els_indicators_fetch_and_build_within_the_page_budget(server, tmp_path, runner):
+    """Every ELS-fed spec of the catalogue is fetched from ELS; the rest are demonstration data.
 
-    specs = tmp_path / "combined"
-    others = tmp_path / "others"
-    for folder in (specs, others):
-        folder.mkdir()
-        for path in CATALOGUE.glob("*.yaml"):
-            if path.name not in ("high_worthwhile.yaml", "adults_qualified_level3.yaml"):  # replaced by ELS
-                shutil.copy(path, folder / path.name)
-    staged = sorted(STAGING.glob("*.yaml"))
-    assert len(staged) >= 8
-    for path in staged:
-        shutil.copy(path, specs / path.name)
-    assert len(load_specs(specs)) == len(load_specs(others)) + len(staged)
+    The profile with all of them (the Community assets domain included) keeps to the page budget.
+    """
+    catalogue = load_specs(CATALOGUE)
+    els_specs = [s for s in catalogue if s.els is not None]
+    assert len(els_specs) >= 9  # seven Community assets, level 3 qualifications, worthwhile, age 11
+    assert sum(s.domain == "Community assets" for s in catalogue) >= 6
     els_only = tmp_path / "els_only"
-    shutil.copytree(STAGING, els_only, ignore=shutil.ignore_patterns("*.md"))
+    others = tmp_path / "others"
+    for folder in (els_only, others):
+        folder.mkdir()
+    for spec in catalogue:
+        target = els_only if spec.els is not None else others
+        shutil.copy(CATALOGUE / f"{spec.id}.yaml", target / f"{spec.id}.yaml")
     snap = tmp_path / "els.csv"
-    opts = options(server, tmp_path)
-    result = fetch(load_specs(els_only), snap, opts)
+    result = fetch(load_specs(els_only), snap, options(server, tmp_path))
     assert not any("/api/" in path for path in server.log)  # nothing asked of Fingertips
-    assert set(json.loads(result.manifest_path.read_text())["rows_per_indicator"]) == {p.stem for p in staged}
-    assert any("21 of the upper-tier authorities have no value" in w for w in result.warnings)
+    assert set(json.loads(result.manifest_path.read_text())["rows_per_indicator"]) == {s.id for s in els_specs}
     demo = tmp_path / "demo.csv"
     assert runner.invoke(cli, ["demo-data", "--specs", str(others), "--out", str(demo)]).exit_code == 0
-    # 36 indicators need more than the catalogue's page budget: the layout work of issue 18 sets it
-    monkeypatch.setitem(build.MAX_PAGES, build.PROFILE_TEMPLATE, 40)
-    args = ["build", "--specs", str(specs), "--data", str(demo), "--data", str(snap), "--area", "Hartlepool"]
-    built = runner.invoke(cli, [*args, "--out", str(tmp_path / "out"), "--no-html"])
+    args = ["build", "--data", str(demo), "--data", str(snap), "--area", "Hartlepool", "--no-html"]
+    built = runner.invoke(cli, [*args, "--out", str(tmp_path / "out")])
     assert built.exit_code == 0, built.output
-    assert list((tmp_path / "out").rglob("E06000001-*.pdf"))
+    (pdf,) = (tmp_path / "out").rglob("E06000001-*.pdf")
+    text = " ".join(pdf_text(pdf).split())
+    assert "Community assets" in text
+    # the published values: ELS's Hartlepool row for libraries within a 30 minute walk
+    library = next(
+        r
+        for r in csv.DictReader(snap.open(encoding="utf-8"))
+        if r["Indicator ID"] == "library_walk" and r["Area Code"] == "E06000001"
+    )
+    assert f"{float(library['Value']):.0f}%" in text
 
 
 # --- failures: nothing is written ------------------------------------------------------------------

@@ -26,7 +26,7 @@ LOGO = '<svg xmlns="http://www.w3.org/2000/svg" width="120" height="40"><rect wi
 def few_specs(tmp_path) -> Path:
     folder = tmp_path / "specs"
     folder.mkdir()
-    for name in ("employment_rate", "school_readiness", "woodland_access"):
+    for name in ("employment_rate", "school_readiness", "library_walk"):
         shutil.copy(default_specs_dir() / f"{name}.yaml", folder)
     return folder
 

@@ -256,7 +256,9 @@ def test_a_build_exits_at_once_with_its_status_and_leaves_no_temporary_fonts(sma
 #: before the generator was rewritten column by column: the rewrite must not change one byte. Updated
 #: once, when children_not_in_low_income moved from Fingertips 93701 to 93700: with the Indicator ID
 #: of those rows put back to 93701, the new text hashes to the old 0ae05967…c9f45 (checked at the change).
-DEMO_CSV_SHA256 = "086d5d4cefd69eeb5f26463551137df514f8cb14df4e6d2ea6761a2f882edcd6"
+#: Updated again when the catalogue became 30 specs in seven domains (issue 18): the 27 specs of the
+#: catalogue before it still generate the text hashing to 086d5d4c…edcd6 (checked at the change).
+DEMO_CSV_SHA256 = "d0036ccf93b5d728cfbbfcb6c14ac5ccd109cafca91f6c1bef3019d49b983cd3"
 
 
 def test_the_demonstration_data_are_byte_for_byte_those_of_the_row_by_row_generator():

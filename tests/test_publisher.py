@@ -143,7 +143,7 @@ def test_a_councils_theme_brands_the_about_page_and_the_brief(runner, demo_csv, 
     """Built through the CLI with a --layouts folder holding only a publisher block."""
     specs = tmp_path / "specs"
     specs.mkdir()
-    for name in ("employment_rate", "school_readiness", "woodland_access"):
+    for name in ("employment_rate", "school_readiness", "library_walk"):
         shutil.copy(default_specs_dir() / f"{name}.yaml", specs)
     folder = council_folder(tmp_path, {"publisher": COUNCIL})
     out = tmp_path / "out"

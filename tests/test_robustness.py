@@ -137,7 +137,10 @@ def test_all_values_suppressed(built):
 
 def test_single_period(built):
     _, text, _ = built
-    assert "Only one period is available, so there is no trend yet." in text.replace("\n", " ")
+    flat = text.replace("\n", " ")
+    assert "Only one period is available, so there is no trend yet." in flat
+    # one value is no trend: no chart and no trend table for it, while the others keep theirs
+    assert "Trend data: A normal indicator" in flat and "Trend data: Only one period" not in flat
 
 
 def test_no_region_value(built):

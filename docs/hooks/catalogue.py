@@ -2,7 +2,8 @@
 
 A page that holds the line ``<!-- indicator-catalogue -->`` gets it replaced by a sentence counting
 the indicators and one table row per spec: id and name, domain, value type, polarity and
-comparison, where the data come from (Fingertips id, derived or local) and the source. The
+comparison, the publisher and series (Fingertips id, derived from one, ONS Explore Local Statistics
+dataset and indicator, or local data) and the original source with the data's licence. The
 table is never copied by hand, so it cannot drift from the specs. A spec that cannot be read
 stops the build.
 """
@@ -15,6 +16,8 @@ from collections import Counter
 from pathlib import Path
 
 import yaml
+
+from reportgen.core.specs import DOMAINS
 
 MARKER = "<!-- indicator-catalogue -->"
 SPECS = Path(__file__).resolve().parents[2] / "indicator_specs"
@@ -42,12 +45,20 @@ def _where_from(spec: dict, text: str) -> tuple[str, str]:
         return "fingertips", f"Fingertips {spec['fingertips_id']}{sure}{extra}"
     source = spec.get("source")
     if isinstance(source, dict) and source.get("publisher") == "ons-els":
-        return "ons-els", f"ONS Explore Local Statistics {source.get('dataset')} ({source.get('indicator')})"
-    return "local", "local data"
+        return "ons-els", f"ONS Explore Local Statistics, dataset {source.get('dataset')}: {source.get('indicator')}"
+    return "local", "local data (supplied by the council)"
+
+
+def _source_and_licence(spec: dict) -> str:
+    """The original source as the definitions page names it, then the licence (the spec's default if absent)."""
+    source = spec["source"]
+    if isinstance(source, dict):
+        source = source.get("attribution", "Office for National Statistics, Explore Local Statistics")
+    return f"{source}. Licence: {spec.get('licence', 'Open Government Licence v3.0')}"
 
 
 def load_specs(folder: Path = SPECS) -> list[tuple[dict, str]]:
-    """Every spec in the folder with its raw text, in catalogue order (domain, order, id)."""
+    """Every spec in the folder with its raw text, in the profile's order (domain, order, id)."""
     found = []
     for path in sorted(folder.glob("*.yaml")):
         text = path.read_text(encoding="utf-8")
@@ -60,21 +71,28 @@ def load_specs(folder: Path = SPECS) -> list[tuple[dict, str]]:
         found.append((spec, text))
     if not found:
         raise ValueError(f"no indicator specs found in {folder}")
-    return sorted(found, key=lambda item: (item[0]["domain"], item[0].get("order", 100), item[0]["id"]))
+    rank = {name: index for index, name in enumerate(DOMAINS)}
+    return sorted(
+        found, key=lambda item: (rank.get(item[0]["domain"], len(rank)), item[0].get("order", 100), item[0]["id"])
+    )
 
 
 def catalogue_markdown(folder: Path = SPECS) -> str:
     specs = load_specs(folder)
     kinds = Counter(_where_from(spec, text)[0] for spec, text in specs)
-    domains = sorted({spec["domain"] for spec, _ in specs})
+    domains = list(dict.fromkeys(spec["domain"] for spec, _ in specs))
+    parts = [
+        f"{kinds['fingertips']} published by Fingertips",
+        f"{kinds['derived']} derived from a Fingertips series",
+        f"{kinds['ons-els']} from ONS Explore Local Statistics",
+    ]
+    if kinds["local"]:
+        parts.append(f"{kinds['local']} supplied as local data")
     lines = [
         f"The packaged catalogue has **{len(specs)} indicators** across {len(domains)} domains "
-        f"({', '.join(domains)}): {kinds['fingertips']} published by Fingertips, "
-        f"{kinds['derived']} derived from a Fingertips series"
-        + (f", {kinds['ons-els']} from ONS Explore Local Statistics" if kinds["ons-els"] else "")
-        + f" and {kinds['local']} supplied as local data.",
+        f"({', '.join(domains)}): {', '.join(parts[:-1])} and {parts[-1]}.",
         "",
-        "| indicator | domain | compared as | data | source |",
+        "| indicator | domain | compared as | publisher and series | source and licence |",
         "| --- | --- | --- | --- | --- |",
     ]
     for spec, text in specs:
@@ -84,11 +102,7 @@ def catalogue_markdown(folder: Path = SPECS) -> str:
             _cell(spec["domain"]),
             _cell(compared),
             _cell(_where_from(spec, text)[1]),
-            _cell(
-                spec["source"].get("attribution", "Office for National Statistics, Explore Local Statistics")
-                if isinstance(spec["source"], dict)
-                else spec["source"]
-            ),
+            _cell(_source_and_licence(spec)),
         ]
         lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines)

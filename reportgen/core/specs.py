@@ -18,6 +18,7 @@ DOMAINS: tuple[str, ...] = (
     "Education and skills",
     "Health",
     "Place",
+    "Community assets",
     "Support",
     "Well-being",
 )
@@ -39,7 +40,7 @@ PERIOD_KINDS = ("calendar", "financial", "academic", "calendar_3yr", "financial_
 ValueType = Literal["proportion", "crude_rate", "dsr", "isr", "mean", "score", "count", "ratio", "life_expectancy"]
 Polarity = Literal["high_is_good", "low_is_good", "no_judgement", "not_applicable"]
 Comparison = Literal["ci95", "ci998", "ci95_998", "quintiles", "none"]
-Domain = Literal["Economy", "Education and skills", "Health", "Place", "Support", "Well-being"]
+Domain = Literal["Economy", "Education and skills", "Health", "Place", "Community assets", "Support", "Well-being"]
 PeriodKind = Literal["calendar", "financial", "academic", "calendar_3yr", "financial_3yr"]
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9_]*$"

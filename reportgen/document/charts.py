@@ -658,3 +658,143 @@ def _dot_path(d: str, colour: str, diameter: float) -> str:
 def _shape_path(shape: str, x: float, y: float, r: float) -> str:
     """A marker shape as path data (any of :data:`SHAPE_POINTS`: triangles, arrows, the quintiles' shapes)."""
     return "M" + "L".join(f"{x + dx * r:.2f} {y + dy * r:.2f}" for dx, dy in SHAPE_POINTS[shape]) + "Z"
+
+
+# --- the population pyramid -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PyramidChart:
+    """A population pyramid: the area's bars and England's outline, by age band (youngest first).
+
+    Values are percentages of each population's total; ``left`` is drawn to the left of the age labels.
+    """
+
+    key: str
+    alt: str
+    bands: tuple[str, ...]  # the labels printed between the halves
+    area: tuple[tuple[float, ...], tuple[float, ...]]  # (left, right) values
+    england: tuple[tuple[float, ...], tuple[float, ...]]
+    headings: tuple[str, str]  # over the left and the right half (the sexes)
+    area_name: str
+    england_name: str
+    axis_label: str  # under the axis: what the numbers are
+
+
+#: Geometry of the pyramid, in millimetres: the band pitch and bar thickness, the gutter for the age
+#: labels between the halves, and the rows above (legend, headings) and below (ticks, axis title).
+PYRAMID_PITCH_MM = 2.55
+PYRAMID_BAR_MM = 2.05
+PYRAMID_GUTTER_MM = 10.5
+PYRAMID_TOP_MM = 9.0
+PYRAMID_BOTTOM_MM = 8.0
+PYRAMID_WIDTH_MM = 96.0
+
+
+def _pyramid_scale(chart: PyramidChart) -> tuple[float, float]:
+    """The axis's end and tick step (percent): at most 5 steps a side, ending on a tick."""
+    largest = max(max(side) for pair in (chart.area, chart.england) for side in pair)
+    step = next((s for s in (0.5, 1.0, 2.0, 2.5, 5.0, 10.0) if largest / s <= 5), 20.0)
+    return max(step, math.ceil(largest / step - 1e-9) * step), step
+
+
+def _tint(colour: str, share: float) -> str:
+    rgb = [int(colour[i : i + 2], 16) for i in (1, 3, 5)]
+    return "#" + "".join(f"{round(c + (255 - c) * share):02X}" for c in rgb)
+
+
+def draw_pyramid(chart: PyramidChart, theme: Theme) -> ChartImage:
+    """A population pyramid as a small hand-written SVG (millimetre units): the area's bars either side of
+    the age labels, England's shares as a dark stepped outline over them (bars and outline read apart
+    in greyscale: a mid-tone fill against a dark line), ticks, headings and a one-line key."""
+    width, size = PYRAMID_WIDTH_MM, theme.sizes.small_text_mm
+    n, pitch = len(chart.bands), PYRAMID_PITCH_MM
+    top, height = PYRAMID_TOP_MM, PYRAMID_TOP_MM + n * PYRAMID_PITCH_MM + PYRAMID_BOTTOM_MM
+    ink, muted, grid = theme.neutrals.ink, theme.neutrals.muted, theme.neutrals.grid
+    centre, half = width / 2, (width - PYRAMID_GUTTER_MM) / 2 - 1.0
+    end, step = _pyramid_scale(chart)
+
+    def x(side: int, value: float) -> float:
+        """Millimetres across of a value on the left (0) or right (1) half."""
+        offset = PYRAMID_GUTTER_MM / 2 + half * value / end
+        return centre - offset if side == 0 else centre + offset
+
+    def y(band: int) -> float:
+        """The top of a band's row: the oldest band on top."""
+        return top + (n - 1 - band) * pitch
+
+    font = f'font-family="{escape(theme.font_family)}" font-size="{size:.3f}"'
+    ticks = [i * step for i in range(int(round(end / step)) + 1)]
+    bottom = top + n * pitch
+    grid_d = "".join(f"M{x(s, t):.2f} {top:.2f}V{bottom:.2f}" for s in (0, 1) for t in ticks[1:])
+    parts = [_stroke(grid_d, grid, 0.15)]
+    bars = []
+    for side in (0, 1):
+        for band, value in enumerate(chart.area[side]):
+            a, b = sorted((x(side, 0), x(side, value)))
+            gap = (pitch - PYRAMID_BAR_MM) / 2
+            bars.append(f'<rect x="{a:.2f}" y="{y(band) + gap:.2f}" width="{b - a:.2f}" height="{PYRAMID_BAR_MM:g}"/>')
+    parts.append(f'<g class="area-bars" fill="{_tint(theme.palette.accent, 0.5)}">' + "".join(bars) + "</g>")
+    outline = []
+    for side in (0, 1):
+        values = chart.england[side]
+        d = f"M{x(side, 0):.2f} {bottom:.2f}"
+        for band, value in enumerate(values):
+            d += f"H{x(side, value):.2f}V{y(band):.2f}"
+        outline.append(d + f"H{x(side, 0):.2f}")
+    parts.append(
+        f'<path class="england-outline" d="{"".join(outline)}" fill="none" stroke="{ink}" stroke-width="0.32" '
+        'stroke-linejoin="miter"/>'
+    )
+    axis_d = "".join(f"M{x(s, 0):.2f} {bottom:.2f}H{x(s, end):.2f}" for s in (0, 1))
+    axis_d += "".join(f"M{x(s, t):.2f} {bottom:.2f}v0.8" for s in (0, 1) for t in ticks)
+    parts.append(_stroke(axis_d, theme.neutrals.axis, 0.2))
+    base = size * 0.35  # from a row's middle to the text's baseline
+    labels = [
+        f'<text x="{centre:.2f}" y="{y(band) + pitch / 2 + base:.2f}" text-anchor="middle">{escape(label)}</text>'
+        for band, label in enumerate(chart.bands)
+    ]
+    labels += [
+        f'<text x="{x(s, t):.2f}" y="{bottom + 0.8 + size:.2f}" text-anchor="middle">{_tick(t, ticks)}</text>'
+        for s in (0, 1)
+        for t in ticks
+    ]
+    parts.append(f'<g {font} fill="{ink}">' + "".join(labels) + "</g>")
+    heads = [
+        f'<text x="{x(0, end):.2f}" y="{top - 1.0:.2f}" font-weight="600">{escape(chart.headings[0])}</text>',
+        f'<text x="{x(1, end):.2f}" y="{top - 1.0:.2f}" text-anchor="end" font-weight="600">'
+        f"{escape(chart.headings[1])}</text>",
+        f'<text x="{centre:.2f}" y="{height - 0.6:.2f}" text-anchor="middle" fill="{muted}">'
+        f"{escape(chart.axis_label)}</text>",
+    ]
+    parts.append(f'<g {font} fill="{ink}">' + "".join(heads) + "</g>")
+    parts.append(_pyramid_key(chart, theme, font, size))
+    svg = (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:g}mm" height="{height:g}mm" '
+        f'viewBox="0 0 {width:g} {height:g}"><title>{escape(chart.alt)}</title>' + "".join(parts) + "</svg>"
+    )
+    return ChartImage(chart.key, svg, chart.alt, width, round(height, 2))
+
+
+def _pyramid_key(chart: PyramidChart, theme: Theme, font: str, size: float) -> str:
+    """The key on the first line, centred: a bar swatch for the area and a stepped line for England."""
+    widths = face_widths(theme.font_files, 400)
+    area, england = _plain(chart.area_name, 40), _plain(chart.england_name, 20)
+    total = 5 + 1.2 + widths.width(area, size) + 5 + 5 + 1.2 + widths.width(england, size)
+    left = (PYRAMID_WIDTH_MM - total) / 2
+    baseline = size * 0.9
+    mid = baseline - size * 0.35
+    swatch = (
+        f'<rect x="{left:.2f}" y="{mid - 1.0:.2f}" width="5" height="2" fill="{_tint(theme.palette.accent, 0.5)}"/>'
+    )
+    text_x = left + 6.2
+    line_x = text_x + widths.width(area, size) + 5
+    step = (
+        f'<path d="M{line_x:.2f} {mid + 1.0:.2f}H{line_x + 2.5:.2f}V{mid - 1.0:.2f}H{line_x + 5:.2f}" fill="none" '
+        f'stroke="{theme.neutrals.ink}" stroke-width="0.32"/>'
+    )
+    texts = (
+        f'<g {font} fill="{theme.neutrals.ink}"><text x="{text_x:.2f}" y="{baseline:.2f}">{escape(area)}</text>'
+        f'<text x="{line_x + 6.2:.2f}" y="{baseline:.2f}">{escape(england)}</text></g>'
+    )
+    return swatch + step + texts

@@ -328,6 +328,8 @@ def _trend_chart(f: IndicatorFacts, inputs: ProfileInputs) -> TrendChart | None:
         for p in f.periods
     )
     known = [p for p in points if p.value is not None]
+    if len(known) < 2:  # one value is no trend: the headline gives it, and a note says why there is no chart
+        return None
     first, last = known[0], known[-1]
     eng: list[float | None] = [p.england for p in points if p.england is not None] or [None]
     wording = inputs.wording

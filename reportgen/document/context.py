@@ -17,6 +17,7 @@ from reportgen.core.changekinds import CHANGE_WHAT
 from reportgen.core.geography import Area
 from reportgen.core.specs import DOMAINS, IndicatorSpec
 from reportgen.document import narrative
+from reportgen.document.charts import PyramidChart, draw_pyramid
 from reportgen.document.compose import (
     SYNTHETIC_PREFIX,
     BarPanel,
@@ -51,6 +52,7 @@ from reportgen.document.view import (
     packaged_wording,
 )
 from reportgen.sources.data import note_text
+from reportgen.sources.population import AGE_BANDS, PopulationTable
 from reportgen.stats.coverage import RANK_IN_FILE
 from reportgen.stats.distribution import OWN_RANGE_NOTE
 from reportgen.stats.trend import CANNOT
@@ -316,6 +318,22 @@ def _indicator_view(
         bar_panel=_bar_panel(bars.get(f"bars-{spec.id}"), images.get(f"bars-{spec.id}"), theme, wording),
         trend_rows=trend_rows,
         trend_text=_trend_table(trend_rows, theme, wording),
+        bar_title=_bar_title(spec, region_name, f.latest or fmt.DASH, wording),
+    )
+
+
+def _bar_title(spec: IndicatorSpec, region_name: str, period: str, wording: Wording) -> str:
+    """The title of a compare-areas chart: its order (best or highest first) and intervals only where shown."""
+    judged = spec.polarity in ("high_is_good", "low_is_good")
+    order = wording.text("charts", "compare_best_first" if judged else "compare_highest_first")
+    intervals = wording.text("charts", "compare_intervals") if spec.comparison.startswith("ci") else ""
+    return wording.text(
+        "charts",
+        "compare_title",
+        place=fmt.place(region_name),
+        period=period.replace(" ", "\u00a0"),
+        order=order,
+        intervals=intervals,
     )
 
 
@@ -478,7 +496,8 @@ def _notes(f: IndicatorFacts, inputs: ProfileInputs, has_value: bool) -> list[st
     """Notes on missing or incomplete data, each worded from the layouts' ``notes``."""
     wording, row = inputs.wording, f.row
     notes = [_missing_note(f, inputs, has_value)]
-    if len(f.periods) == 1 and has_value:
+    valued = int(f.series["value"].notna().sum()) if len(f.series) else 0
+    if valued == 1 and has_value:  # no trend chart (compose._trend_chart): say why
         notes.append(wording.text("notes", "one_period"))
     if row is not None and fmt.is_missing(row["england_value"]):
         notes.append(wording.text("notes", "no_england"))
@@ -718,3 +737,65 @@ def _result_keys(ind: IndicatorView) -> list[str]:
         *(r.badge.key for r in panel_rows),
         *(r.badge.key for r in ind.trend_rows),
     ]
+
+
+# --------------------------------------------------------------------------- the population pyramid
+
+
+def _percent(value: float) -> str:
+    return f"{value:.1f}%"
+
+
+def pyramid_context(
+    population: PopulationTable | None, area: Area, theme: Theme, wording: Wording
+) -> dict[str, Any] | None:
+    """The About page's population pyramid: the drawn chart, its summary, table and source; None
+    when there is no population file or it has no pyramid of the area (the page then says nothing)."""
+    if population is None:
+        return None
+    mine, england = population.of(area.code), population.england
+    if mine is None or england is None:
+        return None
+    w = "population"
+    shares = {
+        "young": _percent(mine.share(0, 2)),
+        "old": _percent(mine.share(13)),
+        "england_young": _percent(england.share(0, 2)),
+        "england_old": _percent(england.share(13)),
+    }
+    period = mine.period
+    bands = tuple(band.replace("-", "–") for band in AGE_BANDS)
+    males, females = wording.text(w, "males"), wording.text(w, "females")
+    alt = wording.text(w, "alt", area=area.name, period=period, **shares)
+    chart = PyramidChart(
+        key=f"pyramid-{area.code}",
+        alt=alt,
+        bands=bands,
+        area=(mine.male, mine.female),
+        england=(england.male, england.female),
+        headings=(males, females),
+        area_name=area.name,
+        england_name=wording.text(w, "england"),
+        axis_label=wording.text(w, "axis"),
+    )
+    drawn = draw_pyramid(chart, theme)
+    rows = [
+        {
+            "band": band,
+            "values": [f"{v:.1f}" for v in (mine.male[i], mine.female[i], england.male[i], england.female[i])],
+        }
+        for i, band in reversed(list(enumerate(bands)))
+    ]
+    return {
+        "title": wording.text(w, "title"),
+        "summary": wording.text(w, "summary", period=period, place=area.in_sentence, **shares),
+        "caption": wording.text(w, "caption", area=area.name, period=period),
+        "image": ImageView(svg_data_uri(drawn.svg), drawn.alt, round(drawn.width_mm, 2), round(drawn.height_mm, 2)),
+        "table_caption": wording.text(w, "table_caption", area=area.name, period=period),
+        "groups": [area.name, wording.text(w, "england")],
+        "columns": [wording.text(w, "age"), males, females, males, females],
+        "rows": rows,
+        "source": wording.text(w, "source_synthetic" if population.synthetic else "source", period=period),
+        "twin_title": wording.text(w, "twin_title", area=area.name),
+        "synthetic": population.synthetic,
+    }

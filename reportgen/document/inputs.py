@@ -12,6 +12,7 @@ from reportgen.core.options import BuildOptions
 from reportgen.core.periods import parse_period
 from reportgen.core.specs import IndicatorSpec
 from reportgen.sources.data import INDICATOR_ID, PERIOD, IndicatorData
+from reportgen.sources.population import PopulationTable
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,9 @@ class Prepared:
     edition: str
     data_date: date
     warnings: tuple[Problem, ...] = ()
+    #: The population pyramids (England's and the authorities'): from the population file beside the
+    #: data (``reportgen fetch`` writes it), synthetic with demonstration data, else None (no pyramid).
+    population: PopulationTable | None = None
 
 
 @dataclass(frozen=True)

@@ -69,6 +69,8 @@ def _settings(prepared: Prepared, changes: Mapping[str, Any] | None) -> dict[str
         "palette": options.palette,
         "changes": changes,
         "outputs": outputs,
+        # the population pyramid's file (every profile draws England's pyramid): a new one rebuilds all
+        **({"population": prepared.population.sha256 or prepared.population.label} if prepared.population else {}),
     }
 
 

@@ -88,6 +88,10 @@ def twin_context(context: Mapping[str, Any], links: Mapping[str, Any]) -> dict[s
         if ind.bar_panel is not None and ind.bar_panel.src not in inline:
             number += 1
             inline[ind.bar_panel.src] = _bar_panel(ind, ind.bar_panel, f"c{number}", theme, wording)
+    pyramid = context.get("pyramid")
+    if pyramid and pyramid.get("image") is not None:  # the About page's population pyramid
+        src = pyramid["image"].src
+        inline[src] = InlineChart(accessible_svg(svg_of(src), "pyramid", pyramid["twin_title"], pyramid["image"].alt))
     return {**context, "medium": "web", "inline_svgs": inline, "links": links}
 
 

@@ -645,3 +645,4 @@ class IndicatorView:
     bar_panel: BarPanelView | None
     trend_rows: tuple[TrendRow, ...]
     trend_text: TrendText | None
+    bar_title: str = ""  # the compare-areas chart's title: region, period, order, intervals

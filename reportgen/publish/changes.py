@@ -37,6 +37,9 @@ MAX_BENCHMARK_BYTES = 256 * 1024 * 1024
 DEFINITION_KEYS = (
     "fingertips_id", "name", "definition", "unit", "value_type", "multiplier", "polarity", "comparison", "sex", "age",
 )  # fmt: skip
+#: Keys that define an indicator only when set (the series a figure is derived from, an ELS source):
+#: left out of the digest when empty, so the digests of earlier editions' other specs stay the same.
+OPTIONAL_DEFINITION_KEYS = ("derive", "els")
 NEEDED_COLUMNS = (
     "indicator_id",
     "area_code",
@@ -98,6 +101,7 @@ def specs_digest(specs: list[IndicatorSpec]) -> dict[str, SpecDigest]:
     digest: dict[str, SpecDigest] = {}
     for spec in sorted(specs, key=lambda s: s.id):
         keys = {k: getattr(spec, k) for k in DEFINITION_KEYS}
+        keys.update({k: str(getattr(spec, k)) for k in OPTIONAL_DEFINITION_KEYS if getattr(spec, k) is not None})
         payload = json.dumps(keys, sort_keys=True, default=str).encode("utf-8")
         digest[spec.id] = {"name": spec.short_name, "keys": keys, "sha256": hashlib.sha256(payload).hexdigest()}
     return digest
@@ -302,7 +306,12 @@ def _spec_changes(
     for ind in sorted(set(now_specs) & set(previous_specs)):
         if previous_specs[ind].get("sha256") != now_specs[ind]["sha256"]:
             old_keys = previous_specs[ind].get("keys", {})
-            revised = [k for k in DEFINITION_KEYS if str(old_keys.get(k)) != str(now_specs[ind]["keys"][k])]
+            now_keys = now_specs[ind]["keys"]
+            revised = [
+                k
+                for k in (*DEFINITION_KEYS, *OPTIONAL_DEFINITION_KEYS)
+                if (k in old_keys or k in now_keys) and str(old_keys.get(k)) != str(now_keys.get(k))
+            ]
             after = "Revised: " + ", ".join(k.replace("_", " ") for k in revised) if revised else "Revised"
             per_indicator.append((ind, now_specs[ind]["name"], CHANGE_WHAT["definition"], "", after))
     return [Change(code, name, *item) for code, name in sorted(areas.items()) for item in per_indicator]

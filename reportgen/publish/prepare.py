@@ -29,15 +29,17 @@ from reportgen.sources.data import (
     AREA_NAME,
     LINE,
     PARENT_CODE,
+    SYNTHETIC_MARK,
     IndicatorData,
     check_against_specs,
     load_data_files,
     parse_indicator_csv,
 )
 from reportgen.sources.derive import derive_series
+from reportgen.sources.population import PopulationTable, population_path, read_population_file
 from reportgen.stats.benchmark import BenchmarkOptions, ComparatorGroup, area_name_warnings, benchmark_table
 from reportgen.stats.coverage import coverage_messages
-from reportgen.stats.demo import DEFAULT_SEED, demo_csv_text, generate_demo_frame, write_demo_data
+from reportgen.stats.demo import DEFAULT_SEED, demo_csv_text, demo_population, generate_demo_frame, write_demo_data
 from reportgen.stats.distribution import DEFAULT_SPINE_EXCLUSIONS
 
 if TYPE_CHECKING:  # the Fingertips client (requests) is imported by the command that uses it
@@ -72,7 +74,21 @@ def prepare(data_paths: DataPaths, options: BuildOptions) -> Prepared:
     edition, data_date = edition_and_date(data, specs, options)
     names = area_name_warnings(data.frame, data.path, load_geography())
     warnings = (*data.warnings, *names, *coverage_problems(table))
-    return Prepared(specs, data, table, options, edition, data_date, tuple(dict.fromkeys(warnings)))
+    population = read_population(data_paths, data)
+    return Prepared(specs, data, table, options, edition, data_date, tuple(dict.fromkeys(warnings)), population)
+
+
+def read_population(data_paths: DataPaths, data: IndicatorData) -> PopulationTable | None:
+    """The population pyramids of a build: the population file beside a ``--data`` file (written by
+    ``reportgen fetch``), synthetic pyramids with demonstration data, else None (no pyramid is drawn)."""
+    given = [] if not data_paths else [data_paths] if isinstance(data_paths, Path) else list(data_paths)
+    for path in given:
+        candidate = population_path(Path(path))
+        if Path(path).is_file() and candidate.is_file():
+            return read_population_file(candidate, SYNTHETIC_MARK)
+    if data.synthetic:
+        return demo_population(load_geography(), DEFAULT_SEED)
+    return None
 
 
 def check_area(prepared: Prepared, area: Area) -> None:
@@ -142,9 +158,11 @@ def check_inputs(specs_dir: Path | None, data_paths: DataPaths) -> CheckReport:
 
 def fetch_snapshot(specs_dir: Path | None, out: Path, options: FetchOptions) -> FetchResult:
     """Fetch every Fingertips series the specs need (``reportgen fetch``)."""
-    from reportgen.sources.fingertips_api import fetch
+    from reportgen.sources.fingertips_api import els_specs, fetch
 
-    return fetch(read_specs(specs_dir), out, options)
+    specs = read_specs(specs_dir)
+    # The population pyramid comes from ELS too: fetched whenever ELS is (the packaged catalogue's case).
+    return fetch(specs, out, options, with_population=bool(els_specs(specs)))
 
 
 def check_metadata(specs_dir: Path | None, metadata_path: Path) -> tuple[Problem, ...]:

@@ -1,7 +1,7 @@
 """Derived series: a spec's rows computed from a published Fingertips series (``derive`` in a spec).
 
 ``complement`` turns a proportion into its complement (for example "adults who feel lonely" into
-"adults who rarely or never feel lonely"): value' = multiplier - value, the 95% and 99.8% limits swap
+"adults who feel lonely occasionally, hardly ever or never"): value' = multiplier - value, the 95% and 99.8% limits swap
 and are complemented, count' = denominator - count. Fingertips' own trend and comparison columns of
 the source are cleared (reportgen recomputes them); value notes are kept. If the data already hold
 rows under the spec's own id (a council's local file), those are used and nothing is derived.

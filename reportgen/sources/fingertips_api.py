@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import dataclasses
 import hashlib
 import io
 import json
@@ -31,7 +32,7 @@ from reportgen.core.files import check_folder, reserve, write_atomic
 from reportgen.core.geography import load_geography
 from reportgen.core.periods import period_sort_key
 from reportgen.core.specs import IndicatorSpec
-from reportgen.sources import els
+from reportgen.sources import els, population
 from reportgen.sources.http import (
     DEFAULT_BASE_URL,
     DEFAULT_DEADLINE,
@@ -381,6 +382,70 @@ def _els_metadata_record(items: Sequence[_ElsSeries]) -> dict[str, Any]:
     }
 
 
+# --- ONS Explore Local Statistics: the population pyramid ------------------------------------------
+
+#: Largest population-by-age-and-sex CSV accepted: every UK area and sex by 18 age bands since 1991.
+MAX_POPULATION_BYTES = 400_000_000
+
+
+@dataclass(frozen=True)
+class _PopulationChecked:
+    sha256: str
+    length: int
+    found: population.ElsPopulation
+
+
+@dataclass(frozen=True)
+class _Population:
+    csv: Fetched[_PopulationChecked]
+    json: Fetched[_ElsChecked]
+
+
+def _check_population_csv(url: str, path: Path) -> _PopulationChecked:
+    """Stream the published CSV, keeping England's and the authorities' latest pyramids, every row checked."""
+    try:
+        with csv_records(path) as (records, hashing):
+            found = population.read_els_population(records, url, load_geography())
+            sha256, length = hashing.digest.hexdigest(), hashing.size
+    except population.PopulationError as exc:
+        raise FetchError(exc.message) from None
+    except UnicodeDecodeError as exc:
+        raise FetchError(f"{url}: the response is not UTF-8 text ({exc.reason}); try again later.") from None
+    return _PopulationChecked(sha256, length, found)
+
+
+def _fetch_population(options: FetchOptions, client: Client) -> _Population:
+    csv_url, json_url = els_urls(options.els_base_url, population.DATASET)
+    site = dataclasses.replace(els_site("CSV"), max_bytes=MAX_POPULATION_BYTES)
+    got_csv = client.download(csv_url, site, _check_population_csv)
+    got_json = client.download(json_url, els_site("JSON"), _check_els_json)
+    for line in got_csv.checked.found.report(csv_url):
+        options.progress(line)
+    return _Population(got_csv, got_json)
+
+
+def _write_population(out: Path, pyramids: _Population | None, manifest: dict[str, Any]) -> None:
+    """The tidy population file beside the snapshot, recorded in the manifest (an older one is removed)."""
+    path = population.population_path(out)
+    if pyramids is None:
+        with contextlib.suppress(OSError):
+            path.unlink(missing_ok=True)  # an older snapshot's pyramids would no longer match
+        return
+    table = pyramids.csv.checked.found.table
+    text = population.tidy_csv_text(table).encode("utf-8")
+    write_atomic(path, text)
+    meta = els.metadata_for(pyramids.json.checked.metadata, "") or None
+    manifest["requests"] += [
+        {"url": redact(f.url), "sha256": f.sha256, "bytes": f.length, "from_cache": f.from_cache}
+        for f in (pyramids.csv, pyramids.json)
+    ]
+    manifest["population_file"] = path.name
+    manifest["population_sha256"] = hashlib.sha256(text).hexdigest()
+    manifest["population_period"] = table.period
+    manifest["population_areas"] = len(table.pyramids)
+    manifest["population_source"] = {"dataset": population.DATASET, **(meta.record() if meta else {})}
+
+
 # --- the whole fetch -----------------------------------------------------------------------------
 
 
@@ -402,8 +467,14 @@ def check_options(options: FetchOptions) -> None:
             raise FetchError(f"{name} must be more than 0 and at most {MAX_DEADLINE:g} seconds.")
 
 
-def fetch(specs: Sequence[IndicatorSpec], out: Path, options: FetchOptions) -> FetchResult:
-    """Fetch every series the specs name, from Fingertips and ELS, into ``out`` (+ metadata and manifest)."""
+def fetch(
+    specs: Sequence[IndicatorSpec], out: Path, options: FetchOptions, with_population: bool = False
+) -> FetchResult:
+    """Fetch every series the specs name, from Fingertips and ELS, into ``out`` (+ metadata and manifest).
+
+    ``with_population``: also ELS's ``population-by-age-and-sex`` for the profiles' population pyramid,
+    written as ``<out>.population.csv`` (:func:`reportgen.sources.population.population_path`).
+    """
     check_options(options)
     ids = needed_ids(specs)
     if not ids and not els_specs(specs):
@@ -413,13 +484,18 @@ def fetch(specs: Sequence[IndicatorSpec], out: Path, options: FetchOptions) -> F
     check_folder(out.parent)  # a bad --out fails before the slow downloads
     client = Client(options)
     try:
-        return _fetch(specs, ids, out, options, client)
+        return _fetch(specs, ids, out, options, client, with_population)
     finally:
         client.close()
 
 
 def _fetch(
-    specs: Sequence[IndicatorSpec], ids: list[int], out: Path, options: FetchOptions, client: Client
+    specs: Sequence[IndicatorSpec],
+    ids: list[int],
+    out: Path,
+    options: FetchOptions,
+    client: Client,
+    with_population: bool = False,
 ) -> FetchResult:
     requests_: list[tuple[str, list[int], int | None]] = [
         (data_url(options.base_url, group, area_type), group, area_type)
@@ -428,19 +504,23 @@ def _fetch(
     ]
     requests_ += [(metadata_url(options.base_url, group), group, None) for group in batches(ids)]
     wanted_els = els_specs(specs)
-    total = len(requests_) + 2 * len({s.els.dataset for s in wanted_els if s.els})
+    total = len(requests_) + 2 * len({s.els.dataset for s in wanted_els if s.els}) + (2 if with_population else 0)
     items = []
     for number, (url, group, area_type) in enumerate(requests_):
         options.advance(number, total)
         items.append(_download(client, url, group, area_type))
     series, gaps = _fetch_els(wanted_els, options, client) if wanted_els else ([], [])
+    pyramids = _fetch_population(options, client) if with_population else None
+    if pyramids is not None:
+        gaps += pyramids.csv.checked.found.gaps(pyramids.csv.url)
     options.advance(total, total)
     downloads = [d for d, (_, _, area_type) in zip(items, requests_, strict=True) if area_type is not None]
     metadata = [d for d, (_, _, area_type) in zip(items, requests_, strict=True) if area_type is None]
     _same_headers(downloads)
     _same_headers(metadata)
-    result = _write_outputs(out, downloads, metadata, series, options)
-    for url in [*(item.url for item in items), *(f.url for s in series for f in (s.csv, s.json))]:
+    result = _write_outputs(out, downloads, metadata, series, options, pyramids)
+    pyramid_urls = [pyramids.csv.url, pyramids.json.url] if pyramids is not None else []
+    for url in [*(item.url for item in items), *(f.url for s in series for f in (s.csv, s.json)), *pyramid_urls]:
         client.cache.unmark(url)
     wanted = {spec.source_key for spec in specs}
     found = _read_metadata_path(result.metadata_path, wanted) | _els_entries(_els_metadata_record(series))
@@ -571,6 +651,7 @@ def _write_outputs(
     metadata: Sequence[Download],
     series: Sequence[_ElsSeries],
     options: FetchOptions,
+    pyramids: _Population | None = None,
 ) -> FetchResult:
     metadata_path = out.with_name(out.name + ".metadata.csv")
     manifest_path = out.with_name(out.name + ".manifest.json")
@@ -612,8 +693,11 @@ def _write_outputs(
     else:
         with contextlib.suppress(OSError):
             els_path.unlink(missing_ok=True)  # an older snapshot's ELS metadata would no longer match
+    _write_population(out, pyramids, manifest)
     write_atomic(manifest_path, (json.dumps(manifest, indent=2) + "\n").encode("utf-8"))
     flags = [d.from_cache for d in (*downloads, *metadata)] + [f.from_cache for f in els_files.values()]
+    if pyramids is not None:
+        flags += [pyramids.csv.from_cache, pyramids.json.from_cache]
     cached = sum(flags)
     return FetchResult(out, metadata_path, manifest_path, rows, len(flags) - cached, cached, ())
 

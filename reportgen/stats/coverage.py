@@ -55,6 +55,13 @@ def coverage_messages(table: pd.DataFrame) -> list[str]:
     if "coverage" not in table:
         return []
     partial = sorted({c for c in table["coverage"].dropna() if c != ENGLAND})
-    return [
-        f"data cover {text}: ranks and spine ranges are among these authorities, not all of England" for text in partial
-    ]
+    messages = []
+    for text in partial:
+        which = ""
+        if "indicator_id" in table and table["indicator_id"].nunique() > 1:
+            ids = sorted(table.loc[table["coverage"] == text, "indicator_id"].astype(str).unique())
+            which = f" for {', '.join(ids[:6])}{f' and {len(ids) - 6} more' if len(ids) > 6 else ''}"
+        messages.append(
+            f"data cover {text}{which}: ranks and spine ranges are among these authorities, not all of England"
+        )
+    return messages

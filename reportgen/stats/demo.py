@@ -16,6 +16,7 @@ from reportgen.core.geography import ENGLAND_CODE, ENGLAND_NAME, Area, Geography
 from reportgen.core.specs import IndicatorSpec
 from reportgen.sources.data import FINGERTIPS_HEADER, SYNTHETIC_MARK
 from reportgen.sources.derive import as_published_source
+from reportgen.sources.population import PopulationTable, from_shares
 from reportgen.stats.ci import chiang_life_expectancy, t_mean_interval_from_summary
 
 DEFAULT_SEED = 20240331
@@ -477,3 +478,46 @@ def write_demo_data(
 
     text = demo_csv_text(generate_demo_frame(specs, geography, seed))
     return write_atomic(Path(path), text.encode("utf-8"))
+
+
+# --- the population pyramid -------------------------------------------------------------------------
+
+#: England's population by five-year age band (percent, both sexes; close to ONS mid-2023) and the
+#: share of each band that is female: the shape every synthetic pyramid varies around.
+_ENGLAND_AGES = (5.4, 5.9, 6.1, 5.8, 6.0, 6.5, 6.9, 6.8, 6.4, 6.2, 6.8, 6.7, 5.9, 5.0, 4.8, 3.8, 2.5, 2.5)
+_FEMALE_SHARE = (0.487, 0.487, 0.487, 0.488, 0.492, 0.498, 0.503, 0.505, 0.505, 0.506, 0.508, 0.509, 0.511,
+                 0.515, 0.522, 0.537, 0.562, 0.64)  # fmt: skip
+DEMO_POPULATION_PERIOD = f"mid-{LATEST_YEAR}"
+
+
+def _pyramid_shape(older: float, student: float, young: float) -> np.ndarray:
+    """Shares by age band: older areas lean to later bands, cities have students and young adults."""
+    mids = np.arange(len(_ENGLAND_AGES)) * 5 + 2.5
+    shares = np.array(_ENGLAND_AGES) * np.exp(older * (mids - 40) / 45)
+    shares[3:5] *= 1 + student * np.array([0.8, 1.6])
+    shares[5:8] *= 1 + young
+    shares[0:3] *= 1 + young * 0.5
+    return shares
+
+
+def demo_population(geography: Geography, seed: int = DEFAULT_SEED) -> PopulationTable:
+    """Synthetic population pyramids of England and every authority (deterministic for a seed).
+
+    Each authority's shape is England's, older or younger by its type (London boroughs and cities
+    younger, shire counties older), with a student bulge in some cities; labelled synthetic.
+    """
+    lean = {"E09": (-0.3, 0.2, 0.3), "E08": (-0.12, 0.35, 0.15), "E06": (0.02, 0.15, 0.05), "E10": (0.18, -0.1, 0)}
+    pyramids = {}
+    female = np.array(_FEMALE_SHARE)
+    for code in (ENGLAND_CODE, *sorted(a.code for a in geography.authorities)):
+        if code == ENGLAND_CODE:
+            older, student, young = 0.0, 0.0, 0.0
+        else:
+            rng = np.random.default_rng([seed, 7, int(code[1:])])  # the code's digits: one stream per area
+            base = lean.get(code[:3], (0.0, 0.0, 0.0))
+            older = base[0] + float(rng.normal(0, 0.12))
+            student = max(-0.2, base[1] + float(rng.normal(0, 0.25)))
+            young = base[2] + float(rng.normal(0, 0.08))
+        shares = _pyramid_shape(older, student, young)
+        pyramids[code] = from_shares(code, DEMO_POPULATION_PERIOD, shares * female, shares * (1 - female))
+    return PopulationTable(SYNTHETIC_MARK, pyramids, DEMO_POPULATION_PERIOD, synthetic=True)
