@@ -109,6 +109,11 @@ SEED_RANGE = click.IntRange(0, 2**32 - 1)
 OUT_FOLDER = click.Path(path_type=Path, file_okay=False)
 OUT_FILE = click.Path(path_type=Path, dir_okay=False)
 COMPARATOR_FILE = click.Path(path_type=Path, dir_okay=False)
+NEIGHBOURS_FILE = click.Path(path_type=Path, dir_okay=False)
+NEIGHBOURS_HELP = (
+    "CSV file of similar authorities, header area_code,neighbour_code, one row per pair, most similar first "
+    "(default: the packaged set, DfE's statistical neighbours)."
+)
 ALLOW_EMPTY_HELP = "Build even when the data have no rows for the area (the profile then shows no values)."
 
 
@@ -153,8 +158,15 @@ def cli() -> None:
     type=click.Path(path_type=Path),
     help="Compare the specs with Fingertips' indicator metadata CSV (written by 'reportgen fetch').",
 )
+@click.option("--neighbours", type=NEIGHBOURS_FILE, help="Also check this similar-authorities CSV file.")
 @reports_errors
-def check(specs: Path | None, data: tuple[Path, ...], warnings_ok: bool, metadata: Path | None = None) -> None:
+def check(
+    specs: Path | None,
+    data: tuple[Path, ...],
+    warnings_ok: bool,
+    metadata: Path | None = None,
+    neighbours: Path | None = None,
+) -> None:
     """Validate the indicator specs and, with --data, a data file against them.
 
     Every problem is listed as FILE:LINE[:COL]: KEY: MESSAGE. Exit status 0 when clean, 1 when
@@ -173,6 +185,10 @@ def check(specs: Path | None, data: tuple[Path, ...], warnings_ok: bool, metadat
         from reportgen.publish.prepare import check_metadata
 
         report = replace(report, problems=report.problems + check_metadata(specs, metadata))
+    if neighbours is not None:
+        from dataclasses import replace
+
+        report = replace(report, problems=report.problems + _neighbour_problems(neighbours))
     _print_problems(report.problems, sys.stdout)
     errors = [p for p in report.problems if p.severity == "error"]
     warnings = [p for p in report.problems if p.severity == "warning"]
@@ -282,6 +298,7 @@ def demo_data(out: Path, specs: Path | None, seed: int | None) -> None:
 @click.option("--author", default=None, callback=_check_author, help="Author recorded in the PDF metadata.")
 @click.option("--palette", help="Colour palette from the layouts' theme.yaml: fingertips (default) or colourblind.")
 @click.option("--comparator", type=COMPARATOR_FILE, help="YAML file with a comparator group (name and areas).")
+@click.option("--neighbours", type=NEIGHBOURS_FILE, help=NEIGHBOURS_HELP)
 @click.option("--allow-empty", is_flag=True, help=ALLOW_EMPTY_HELP)
 @click.option(
     "--brief",
@@ -318,6 +335,7 @@ def build(
     allow_empty: bool,
     brief: bool = False,
     html: bool = True,
+    neighbours: Path | None = None,
 ) -> None:
     """Build the Health assets profile PDF of one authority and print its path, or many at once.
 
@@ -337,6 +355,9 @@ def build(
     batch = _batch_selection(
         area, all_areas, region, (jobs, force or None, previous, scheduler, jobs_max, area_time_limit)
     )
+    if neighbours is not None:  # checked before any slow work; exit 1 with FILE:LINE: ... when invalid
+        for warning in _neighbour_problems(neighbours, strict=True):
+            click.echo(str(warning), err=True)
 
     options = BuildOptions(
         specs_dir=specs,
@@ -347,6 +368,7 @@ def build(
         author=author,
         palette=palette,
         comparator_path=comparator,
+        neighbours_path=neighbours,
         allow_empty=allow_empty,
         brief=brief,
         html=html,
@@ -362,6 +384,20 @@ def build(
     click.echo(str(result.path))
     if result.brief_path is not None:
         click.echo(str(result.brief_path))
+
+
+def _neighbour_problems(path: Path, strict: bool = False) -> tuple[Problem, ...]:
+    """The warnings of a similar-authorities file; its errors too, unless ``strict`` (then they are raised)."""
+    from reportgen.core.errors import InputFileError
+    from reportgen.core.geography import load_geography
+    from reportgen.core.neighbours import load_neighbours
+
+    try:
+        return load_neighbours(path, load_geography()).warnings
+    except InputFileError as exc:
+        if strict:
+            raise
+        return exc.problems or (Problem("", "", exc.message),)
 
 
 def _batch_selection(

@@ -24,6 +24,7 @@ class BuildOptions:
     author: str | None = None
     palette: str | None = None
     comparator_path: Path | None = None
+    neighbours_path: Path | None = None  # a council's similar authorities (--neighbours), checked by the CLI
     allow_empty: bool = False
     brief: bool = False  # also the board brief beside the full profile
     data_csv: bool = False  # also the area's data as CSV (the national run publishes it)
