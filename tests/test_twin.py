@@ -191,6 +191,7 @@ def test_every_chart_is_inline_svg_with_a_title_and_a_description(tree, document
     indicators = document.context["indicators"]
     expected = sum((i.spine is not None) + (i.trend_chart is not None) + (i.bar_panel is not None) for i in indicators)
     expected += document.context.get("pyramid") is not None  # the About page's population pyramid
+    expected += document.context.get("locator_map") is not None  # page 1's locator map
     assert len(svgs) == expected > 0
     ids = {n.attrs["id"]: n for n in tree.in_order if "id" in n.attrs}
     alts = {i.spine.alt for i in indicators if i.spine} | {i.trend_chart.alt for i in indicators if i.trend_chart}

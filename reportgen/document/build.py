@@ -18,7 +18,7 @@ from reportgen.core.geography import Area
 from reportgen.core.options import DEFAULT_AUTHOR
 from reportgen.document.charts import draw_charts
 from reportgen.document.compose import ProfileInputs, plan_profile
-from reportgen.document.context import profile_context, pyramid_context
+from reportgen.document.context import locator_map_context, profile_context, pyramid_context
 from reportgen.document.inputs import DocumentFiles, Prepared
 from reportgen.document.provenance import area_provenance, data_label
 from reportgen.document.publication import legend_for, publication_context, results_shown
@@ -104,6 +104,7 @@ def make_document(
     identifier = provenance["inputs_sha256"][:32]
     context = profile_context(plan, images)
     context["pyramid"] = pyramid_context(prepared.population, area, theme, inputs.wording)
+    context["locator_map"] = locator_map_context(area, theme, inputs.wording)
     context.update(
         publication_context(
             theme,

@@ -30,6 +30,7 @@ from matplotlib.path import Path
 from matplotlib.ticker import MaxNLocator
 from matplotlib.typing import RcKeyType
 
+from reportgen.core.maps import area_of, centroid_of, load_boundaries
 from reportgen.document.compose import BarPanel
 from reportgen.document.models import (
     BarLine,
@@ -798,3 +799,152 @@ def _pyramid_key(chart: PyramidChart, theme: Theme, font: str, size: float) -> s
         f'<text x="{line_x + 6.2:.2f}" y="{baseline:.2f}">{escape(england)}</text></g>'
     )
     return swatch + step + texts
+
+
+# --------------------------------------------------------------------------- the locator map (page 1)
+LOCATOR_WIDTH_MM = 40.0
+#: Authorities smaller than this (km²) are hard to see at print size: a ring marks them.
+LOCATOR_SMALL_KM2 = 150.0
+LOCATOR_UNIT_MM = 0.1  # path coordinates are whole tenths of a millimetre
+LOCATOR_TOLERANCE_UNITS = 1.2  # line simplification (Douglas-Peucker), in those units
+LOCATOR_PAD_UNITS = 22  # room for the ring round the Isles of Scilly, at the corner
+
+
+@dataclass(frozen=True)
+class LocatorMap:
+    """What the page-1 locator map shows: the area (filled) and its region (outlined)."""
+
+    key: str
+    alt: str
+    area_code: str
+    region_code: str
+
+
+@dataclass(frozen=True)
+class _MapGeometry:
+    """England's projected geometry, ready to write: each authority's and region's path data, its
+    size (km²) and centre, in tenths of a millimetre, y downwards."""
+
+    width: int
+    height: int
+    authorities: dict[str, str]
+    regions: dict[str, str]
+    km2: dict[str, float]
+    centres: dict[str, tuple[float, float]]
+
+
+def _simplify(points: list[tuple[int, int]], tolerance: float) -> list[tuple[int, int]]:
+    """Douglas-Peucker on a closed ring (first point == last point kept)."""
+    if len(points) < 4:
+        return points
+    keep = [False] * len(points)
+    keep[0] = keep[-1] = True
+    # split at the point farthest from the first so that the closed ring has two open halves
+    far = max(range(len(points)), key=lambda i: (points[i][0] - points[0][0]) ** 2 + (points[i][1] - points[0][1]) ** 2)
+    keep[far] = True
+    stack = [(0, far), (far, len(points) - 1)]
+    while stack:
+        start, end = stack.pop()
+        (x0, y0), (x1, y1) = points[start], points[end]
+        dx, dy = x1 - x0, y1 - y0
+        length = math.hypot(dx, dy)
+        best, index = 0.0, -1
+        for i in range(start + 1, end):
+            px, py = points[i]
+            d = abs(dx * (py - y0) - dy * (px - x0)) / length if length else math.hypot(px - x0, py - y0)
+            if d > best:
+                best, index = d, i
+        if index >= 0 and best > tolerance:
+            keep[index] = True
+            stack.extend(((start, index), (index, end)))
+    return [p for p, k in zip(points, keep, strict=True) if k]
+
+
+def _ring_path(ring: Iterable[tuple[float, float]], project: Any) -> str:
+    """One ring as compact relative SVG path data; '' when it shrinks to less than a triangle."""
+    points: list[tuple[int, int]] = []
+    for x, y in ring:
+        point = project(x, y)
+        if not points or point != points[-1]:
+            points.append(point)
+    points = _simplify(points, LOCATOR_TOLERANCE_UNITS)
+    if len(points) < 4:
+        return ""
+    out = [f"M{points[0][0]} {points[0][1]}"]
+    steps = []
+    for (ax, ay), (bx, by) in zip(points, points[1:-1], strict=False):
+        steps.append(f"{bx - ax} {by - ay}".replace(" -", "-"))
+    out.append("l" + " ".join(steps).replace(" -", "-") + "z")
+    return "".join(out)
+
+
+@lru_cache(maxsize=1)
+def _map_geometry() -> _MapGeometry:
+    """The shipped boundaries, projected and simplified once per process (every profile shares them)."""
+    boundaries = load_boundaries()
+    west, south, east, north = boundaries.bounds
+    pad = LOCATOR_PAD_UNITS
+    scale = (LOCATOR_WIDTH_MM / LOCATOR_UNIT_MM - 2 * pad) / (east - west)
+    width = round((east - west) * scale) + 2 * pad
+    height = round((north - south) * scale) + 2 * pad
+
+    def project(x: float, y: float) -> tuple[int, int]:
+        return round(pad + (x - west) * scale), round(pad + (north - y) * scale)
+
+    def path(rings: Iterable[Iterable[tuple[float, float]]]) -> str:
+        return "".join(_ring_path(ring, project) for ring in rings)
+
+    km2, centres = {}, {}
+    for code, rings in boundaries.authorities.items():
+        km2[code] = area_of(rings) / 1e6
+        cx, cy = centroid_of(rings)
+        centres[code] = (pad + (cx - west) * scale, pad + (north - cy) * scale)
+    return _MapGeometry(
+        width=width,
+        height=height,
+        authorities={code: path(rings) for code, rings in boundaries.authorities.items()},
+        regions={code: path(rings) for code, rings in boundaries.regions.items()},
+        km2=km2,
+        centres=centres,
+    )
+
+
+def has_locator_map(code: str) -> bool:
+    """Whether ``code`` is a current authority with a boundary to draw."""
+    return code in _map_geometry().authorities
+
+
+def draw_locator_map(chart: LocatorMap, theme: Theme) -> ChartImage:
+    """England's authorities in a light neutral fill, region boundaries as thin lines, the area's region
+    outlined in ink and the area filled in the accent colour; an area too small to see at print size
+    gets a ring around its centre. Five SVG elements at most (four paths and a ring), whatever the area."""
+    geometry = _map_geometry()
+    neutrals, accent = theme.neutrals, theme.palette.accent
+    others = "".join(d for code, d in geometry.authorities.items() if code != chart.area_code)
+    regions = "".join(d for code, d in geometry.regions.items() if code != chart.region_code)
+    parts = [
+        f'<path d="{others}" fill="{neutrals.banner}" stroke="{neutrals.table_rule}" stroke-width="1.2" '
+        'stroke-linejoin="round"/>',
+        f'<path d="{regions}" fill="none" stroke="{neutrals.axis}" stroke-width="2.2" stroke-linejoin="round"/>',
+    ]
+    area = geometry.authorities.get(chart.area_code, "")
+    if area:
+        parts.append(f'<path class="area" d="{area}" fill="{accent}" stroke="{accent}" stroke-width="0.8"/>')
+    region = geometry.regions.get(chart.region_code, "")
+    if region:
+        parts.append(
+            f'<path class="region" d="{region}" fill="none" stroke="{neutrals.ink}" stroke-width="5" '
+            'stroke-linejoin="round"/>'
+        )
+    if geometry.km2.get(chart.area_code, math.inf) < LOCATOR_SMALL_KM2:
+        cx, cy = geometry.centres[chart.area_code]
+        ring = f'cx="{cx:.1f}" cy="{cy:.1f}" r="19" fill="none" stroke="{neutrals.ink}" stroke-width="4.5"'
+        dot = f'cx="{cx:.1f}" cy="{cy:.1f}" r="7" fill="{accent}" stroke="#FFFFFF" stroke-width="2.5"'
+        parts.append(f'<circle class="marker" {ring}/><circle {dot}/>')
+    width_mm = geometry.width * LOCATOR_UNIT_MM
+    height_mm = geometry.height * LOCATOR_UNIT_MM
+    svg = (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width_mm:g}mm" height="{height_mm:g}mm" '
+        f'viewBox="0 0 {geometry.width} {geometry.height}">' + "".join(parts) + "</svg>"
+    )
+    return ChartImage(chart.key, svg, chart.alt, width_mm, height_mm)

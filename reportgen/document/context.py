@@ -17,7 +17,7 @@ from reportgen.core.changekinds import CHANGE_WHAT
 from reportgen.core.geography import Area
 from reportgen.core.specs import DOMAINS, IndicatorSpec
 from reportgen.document import narrative
-from reportgen.document.charts import PyramidChart, draw_pyramid
+from reportgen.document.charts import LocatorMap, PyramidChart, draw_locator_map, draw_pyramid, has_locator_map
 from reportgen.document.compose import (
     SYNTHETIC_PREFIX,
     BarPanel,
@@ -798,4 +798,22 @@ def pyramid_context(
         "source": wording.text(w, "source_synthetic" if population.synthetic else "source", period=period),
         "twin_title": wording.text(w, "twin_title", area=area.name),
         "synthetic": population.synthetic,
+    }
+
+
+# --------------------------------------------------------------------------- the locator map (page 1)
+def locator_map_context(area: Area, theme: Theme, wording: Wording) -> dict[str, Any] | None:
+    """Page 1's locator map: England, the area's region outlined and the area filled; its alternative
+    text, the title of its web version and the map data's attribution (About page). None for an area
+    that is not a current authority (it has no boundary to draw)."""
+    if not area.region_code or not has_locator_map(area.code):
+        return None
+    w = "map"
+    region = area.region_name or area.region_code
+    alt = wording.text(w, "alt", area=area.name, region=region)
+    drawn = draw_locator_map(LocatorMap(f"map-{area.code}", alt, area.code, area.region_code), theme)
+    return {
+        "image": ImageView(svg_data_uri(drawn.svg), drawn.alt, round(drawn.width_mm, 2), round(drawn.height_mm, 2)),
+        "twin_title": wording.text(w, "twin_title", area=area.name),
+        "attribution": wording.text(w, "attribution"),
     }

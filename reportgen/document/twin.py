@@ -92,6 +92,10 @@ def twin_context(context: Mapping[str, Any], links: Mapping[str, Any]) -> dict[s
     if pyramid and pyramid.get("image") is not None:  # the About page's population pyramid
         src = pyramid["image"].src
         inline[src] = InlineChart(accessible_svg(svg_of(src), "pyramid", pyramid["twin_title"], pyramid["image"].alt))
+    locator = context.get("locator_map")
+    if locator and locator.get("image") is not None:  # page 1's locator map
+        src = locator["image"].src
+        inline[src] = InlineChart(accessible_svg(svg_of(src), "map", locator["twin_title"], locator["image"].alt))
     return {**context, "medium": "web", "inline_svgs": inline, "links": links}
 
 
