@@ -15,9 +15,7 @@ from pathlib import Path
 
 import pypdfium2
 import pytest
-import yaml
-from test_fetch import CAMPYLOBACTER_SPEC
-from test_fetch_els import LIBRARY, els_spec, options, server, written  # noqa: F401  (server: a fixture)
+from test_fetch_els import options, server, specs_dir, written  # noqa: F401  (server, specs_dir: fixtures)
 
 from reportgen.cli import cli
 from reportgen.core.geography import ENGLAND_CODE, load_geography
@@ -207,15 +205,6 @@ def test_a_bad_tidy_file_names_file_line_and_column(tmp_path, old, new, message)
 
 
 # --- fetch, then build --------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def specs_dir(tmp_path):
-    folder = tmp_path / "specs"
-    folder.mkdir()
-    (folder / "campylobacter.yaml").write_text(yaml.safe_dump(CAMPYLOBACTER_SPEC, sort_keys=False))
-    (folder / "library_walk.yaml").write_text(yaml.safe_dump(els_spec(*LIBRARY), sort_keys=False))
-    return folder
 
 
 def test_fetch_writes_the_population_file_then_build_draws_the_pyramid(server, specs_dir, tmp_path, runner):  # noqa: F811
